@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what boxoffice needs to build, run and test on Debian 12.
+# Idempotent: packages already present are skipped, and apt is only asked
+# when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates curl
+  libmicrohttpd-dev   # HTTP server (thread pool, epoll)
+  libjansson-dev      # JSON in and out
+  libsqlite3-dev sqlite3  # embedded store
+  libsodium-dev       # random tokens, constant-time compare, hashing
+  libcriterion-dev    # unit tests
+  libcurl4-openssl-dev  # HTTP client of the integration tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

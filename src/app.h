@@ -1,0 +1,21 @@
+/* The one object every handler and rule receives. main.c builds it once;
+ * nothing in it changes after start-up except through the thread-safe
+ * objects it points to (store, queue, metrics). No mutable globals. */
+#ifndef BO_APP_H
+#define BO_APP_H
+
+#include "config.h"
+#include "metrics.h"
+#include "queue/queue.h"
+#include "store/store.h"
+#include "util/clock.h"
+
+struct bo_app {
+  struct bo_settings settings;
+  struct bo_clock clock;
+  struct bo_store *store;
+  struct bo_queue *queue;
+  struct bo_metrics *metrics;
+};
+
+#endif

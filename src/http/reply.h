@@ -1,0 +1,43 @@
+/* What a handler answers. Handlers fill a struct bo_reply; the server turns
+ * it into an HTTP response. Every error goes through bo_reply_error(), which
+ * renders application/problem+json from the registry in errors.h. */
+#ifndef BO_HTTP_REPLY_H
+#define BO_HTTP_REPLY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "errors.h"
+
+struct bo_reply {
+  int status;               /* 0 until a handler answers */
+  json_t *json;             /* owned; serialised when sent */
+  char *text;               /* owned; a non-JSON body (metrics) */
+  size_t text_len;
+  const char *content_type; /* a static string */
+  enum bo_error error;      /* BO_OK unless an error reply; for logs */
+  char allow[64];           /* the Allow header of a 405, else empty */
+};
+
+/* Takes ownership of `body` (which may be NULL only on allocation failure,
+ * answered then as 500). */
+void bo_reply_json(struct bo_reply *reply, int status, json_t *body);
+
+/* problem+json: {"type","title","status","code","detail"}; `detail` is a
+ * printf format. Replaces whatever the reply held. */
+void bo_reply_error(struct bo_reply *reply, enum bo_error err,
+                    const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Takes ownership of `text` (malloc'd). */
+void bo_reply_text(struct bo_reply *reply, int status,
+                   const char *content_type, char *text, size_t len);
+
+/* Frees what the reply owns and empties it. */
+void bo_reply_clear(struct bo_reply *reply);
+
+/* The serialised body and its length; for a JSON reply this serialises once
+ * into `text`. Returns NULL on allocation failure. */
+const char *bo_reply_body(struct bo_reply *reply, size_t *len);
+
+#endif

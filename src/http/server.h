@@ -1,0 +1,30 @@
+/* The libmicrohttpd adapter: its internal thread pool on epoll, request
+ * limits (body at most 64 KiB: 413), body collection, routing, one log line
+ * per request, metrics, and replies that keep the connection alive. */
+#ifndef BO_HTTP_SERVER_H
+#define BO_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/router.h"
+
+#define BO_HTTP_BODY_MAX (64 * 1024)
+
+struct bo_app;
+struct bo_http_server;
+
+/* Starts serving app->settings.listen_host:listen_port with the given route
+ * table. Returns NULL (and logs why) when the address cannot be bound. */
+struct bo_http_server *bo_http_start(struct bo_app *app,
+                                     const struct bo_route *routes,
+                                     size_t route_count);
+
+/* The port actually bound (useful with port 0). */
+uint16_t bo_http_port(const struct bo_http_server *server);
+
+/* Stops accepting, lets requests in flight finish (up to `grace_ms`), then
+ * stops the threads and frees the server. */
+void bo_http_stop(struct bo_http_server *server, int grace_ms);
+
+#endif

@@ -1,0 +1,20 @@
+/* RFC 3339 times in and out. The API speaks whole-second UTC strings
+ * ("2026-12-24T19:00:00Z"); inside, times are milliseconds since the epoch. */
+#ifndef BO_UTIL_TIME_H
+#define BO_UTIL_TIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* "YYYY-MM-DDTHH:MM:SSZ" plus the terminating NUL. */
+#define BO_TIME_TEXT_SIZE 21
+
+/* Writes `ms` as UTC, seconds truncated toward the past. */
+void bo_time_format(int64_t ms, char out[BO_TIME_TEXT_SIZE]);
+
+/* Parses a full RFC 3339 date-time: "T" or "t" separator, optional fraction
+ * of a second, "Z" or a numeric offset. Rejects anything else, including
+ * out-of-range fields (month 13, Feb 30) and years outside 1970..9999. */
+bool bo_time_parse(const char *text, int64_t *out_ms);
+
+#endif
