@@ -1,0 +1,2 @@
+/* replaced by the real entry point below in this session */
+int main(void) { return 1; }
