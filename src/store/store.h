@@ -108,6 +108,9 @@ struct bo_payment {
   int64_t user_id;
   int64_t reservation_id;
   int64_t amount;
+  /* The balance the payment left, stored with it (payment.balance_after) so
+   * a payment retried with its idempotency key answers as the first did. */
+  int64_t balance_after;
   int64_t paid_at_ms;
 };
 

@@ -1,0 +1,90 @@
+/* GET /api/v1/concerts, /api/v1/concerts/{id}/schedules,
+ * /api/v1/schedules/{id}/seats */
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "api/common.h"
+#include "booking/catalog.h"
+
+void bo_api_concerts_list(struct bo_app *app, const struct bo_request *req,
+                          struct bo_reply *reply) {
+  (void)req;
+  struct bo_concert_list list;
+  enum bo_error err = bo_catalog_concerts(app, &list);
+  if (err) {
+    bo_api_fail(reply, err);
+    return;
+  }
+  json_t *items = json_array();
+  for (size_t i = 0; i < list.count; i++)
+    json_array_append_new(
+        items, json_pack("{s:I, s:s}", "concertId",
+                         (json_int_t)list.items[i].concert_id, "name",
+                         list.items[i].name));
+  free(list.items);
+  bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));
+}
+
+void bo_api_concerts_schedules(struct bo_app *app, const struct bo_request *req,
+                               struct bo_reply *reply) {
+  struct bo_token_info token;
+  if (!bo_api_token(app, req, BO_NEED_ACTIVE, &token, reply))
+    return;
+  int64_t concert_id = req->path_ids[0];
+  struct bo_schedule_list list;
+  enum bo_error err = bo_catalog_bookable_schedules(app, concert_id, &list);
+  if (err == BO_ERR_NOT_FOUND) {
+    bo_reply_error(reply, err, "no concert with id %lld",
+                   (long long)concert_id);
+    return;
+  }
+  if (err) {
+    bo_api_fail(reply, err);
+    return;
+  }
+  json_t *items = json_array();
+  for (size_t i = 0; i < list.count; i++) {
+    const struct bo_schedule *s = &list.items[i];
+    json_array_append_new(
+        items, json_pack("{s:I, s:I, s:o, s:i, s:i}", "scheduleId",
+                         (json_int_t)s->schedule_id, "concertId",
+                         (json_int_t)s->concert_id, "startsAt",
+                         bo_api_time(s->starts_at_ms), "totalSeats",
+                         (int)s->total_seats, "availableSeats",
+                         (int)s->available_seats));
+  }
+  free(list.items);
+  bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));
+}
+
+void bo_api_schedules_seats(struct bo_app *app, const struct bo_request *req,
+                            struct bo_reply *reply) {
+  struct bo_token_info token;
+  if (!bo_api_token(app, req, BO_NEED_ACTIVE, &token, reply))
+    return;
+  int64_t schedule_id = req->path_ids[0];
+  struct bo_seat_list list;
+  enum bo_error err = bo_catalog_seats(app, schedule_id, &list);
+  if (err == BO_ERR_NOT_FOUND) {
+    bo_reply_error(reply, err, "no schedule with id %lld",
+                   (long long)schedule_id);
+    return;
+  }
+  if (err) {
+    bo_api_fail(reply, err);
+    return;
+  }
+  json_t *items = json_array();
+  for (size_t i = 0; i < list.count; i++) {
+    const struct bo_seat *s = &list.items[i];
+    json_array_append_new(
+        items, json_pack("{s:I, s:i, s:I, s:s}", "seatId",
+                         (json_int_t)s->seat_id, "seatNumber",
+                         (int)s->seat_number, "price", (json_int_t)s->price,
+                         "status", bo_seat_status_name(s->status)));
+  }
+  free(list.items);
+  bo_reply_json(reply, 200,
+                json_pack("{s:I, s:o}", "scheduleId", (json_int_t)schedule_id,
+                          "items", items));
+}

@@ -1,0 +1,42 @@
+/* The catalog: concerts, their dates (schedules) and the seats of a date. */
+#ifndef BO_BOOKING_CATALOG_H
+#define BO_BOOKING_CATALOG_H
+
+#include <stddef.h>
+
+#include "app.h"
+#include "errors.h"
+
+#define BO_CONCERT_NAME_MAX_CHARS 200
+#define BO_SEAT_COUNT_MAX 1000
+#define BO_PRICE_MAX 100000000
+
+struct bo_new_schedule {
+  int64_t starts_at_ms;
+  int32_t seat_count;
+  int64_t price;
+  int64_t schedule_id; /* filled in */
+};
+
+enum bo_error bo_catalog_concerts(struct bo_app *app,
+                                  struct bo_concert_list *out);
+
+/* Future schedules with at least one seat available. 404 for an unknown
+ * concert. */
+enum bo_error bo_catalog_bookable_schedules(struct bo_app *app,
+                                            int64_t concert_id,
+                                            struct bo_schedule_list *out);
+
+/* Every seat of the schedule with its status now. 404 for an unknown
+ * schedule. */
+enum bo_error bo_catalog_seats(struct bo_app *app, int64_t schedule_id,
+                               struct bo_seat_list *out);
+
+/* Creates a concert and its schedules (and their seats) in one transaction.
+ * Inputs are already validated by the caller. */
+enum bo_error bo_catalog_create_concert(struct bo_app *app, const char *name,
+                                        struct bo_new_schedule *schedules,
+                                        size_t schedule_count,
+                                        int64_t *concert_id);
+
+#endif

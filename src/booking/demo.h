@@ -1,0 +1,15 @@
+/* Demo data for `serve --demo`: a few concerts with future dates of 50 seats
+ * and a few users with points, loaded only into an empty database so a
+ * restart never duplicates it. */
+#ifndef BO_BOOKING_DEMO_H
+#define BO_BOOKING_DEMO_H
+
+#include <stdbool.h>
+
+#include "app.h"
+#include "errors.h"
+
+/* `loaded` says whether anything was added (false: the db had concerts). */
+enum bo_error bo_demo_load(struct bo_app *app, bool *loaded);
+
+#endif

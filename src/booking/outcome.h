@@ -1,0 +1,27 @@
+/* How a rule's transaction ended, in the API's terms. A tx function keeps
+ * the precise reason (say SEAT_UNAVAILABLE) in its context and returns
+ * BO_STORE_CONFLICT to roll back; the store's own failures become 503
+ * (transient: busy past every retry) or 500 (anything else). */
+#ifndef BO_BOOKING_OUTCOME_H
+#define BO_BOOKING_OUTCOME_H
+
+#include "errors.h"
+#include "store/store.h"
+
+static inline enum bo_error bo_outcome(enum bo_store_status status,
+                                       enum bo_error reason) {
+  switch (status) {
+  case BO_STORE_OK:
+    return BO_OK;
+  case BO_STORE_NOT_FOUND:
+  case BO_STORE_CONFLICT:
+    return reason != BO_OK ? reason : BO_ERR_INTERNAL;
+  case BO_STORE_TRANSIENT:
+    return BO_ERR_UNAVAILABLE;
+  case BO_STORE_FAILED:
+    break;
+  }
+  return BO_ERR_INTERNAL;
+}
+
+#endif
