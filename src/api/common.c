@@ -121,8 +121,6 @@ void bo_api_fail(struct bo_reply *reply, enum bo_error err) {
 }
 
 json_t *bo_api_time(int64_t ms) {
-  if (ms == 0)
-    return json_null();
   char text[BO_TIME_TEXT_SIZE];
   bo_time_format(ms, text);
   return json_string(text);

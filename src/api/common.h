@@ -30,7 +30,7 @@ bool bo_api_idempotency_key(const struct bo_request *req, const char **key,
 /* Answers `err` with its standard detail sentence. */
 void bo_api_fail(struct bo_reply *reply, enum bo_error err);
 
-/* An RFC 3339 string, or JSON null for 0. */
+/* An RFC 3339 string. */
 json_t *bo_api_time(int64_t ms);
 
 #endif

@@ -13,7 +13,7 @@ static json_t *render_token(const struct bo_token_info *info) {
                    (json_int_t)(active ? 0 : info->position),
                    "estimatedWaitSeconds",
                    (json_int_t)(active ? 0 : info->estimated_wait_seconds),
-                   "expiresAt", bo_api_time(active ? info->expires_at_ms : 0));
+                   "expiresAt", active ? bo_api_time(info->expires_at_ms) : json_null());
 }
 
 void bo_api_queue_issue(struct bo_app *app, const struct bo_request *req,

@@ -143,11 +143,11 @@ enum bo_error bo_payments_pay(struct bo_app *app,
       bo_store_transaction(app->store, true, pay_tx, &ctx), ctx.reason);
   if (err)
     return err;
-  if (!out->replayed)
-    bo_metrics_count_sale(app->metrics);
-  /* Also on a replay: if the first answer never reached the client, its
-   * token may still be live, and it is done with the line either way. */
-  if (token->state != BO_TOKEN_SPENT)
-    bo_admission_finish(app, token);
+  /* A replay leaves the token alone: the user may be retrying an old key
+   * with the new token of a later purchase. */
+  if (out->replayed)
+    return BO_OK;
+  bo_metrics_count_sale(app->metrics);
+  bo_admission_finish(app, token);
   return BO_OK;
 }
