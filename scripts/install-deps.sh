@@ -12,6 +12,7 @@ packages=(
   libsodium-dev       # random tokens, constant-time compare, hashing
   libcriterion-dev    # unit tests
   libcurl4-openssl-dev  # HTTP client of the integration tests
+  clang-format        # the formatting check of scripts/test.sh
 )
 
 missing=()
