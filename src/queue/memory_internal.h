@@ -1,0 +1,162 @@
+/* Private to the memory queue driver (src/queue/memory*.c): the pieces the
+ * driver is built from, each in its own small file so that each can be read
+ * and checked alone. Nothing here locks; the driver (memory.c) holds its
+ * mutex around every call. memory.c opens with the essay on how they fit. */
+#ifndef BO_QUEUE_MEMORY_INTERNAL_H
+#define BO_QUEUE_MEMORY_INTERNAL_H
+
+#include "queue/queue.h"
+#include "util/token.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The driver's entry point, used by bo_queue_open() in queue.c. */
+struct bo_queue *bo_memq_open(const struct bo_queue_settings *settings,
+                              char *error, size_t error_size);
+
+/* "No entry": an empty hash slot, a hole in the line, the end of the free
+ * list. Entry indices stay below BO_MEMQ_MAX_ENTRIES, far from it. */
+#define BO_MEMQ_NONE UINT32_MAX
+#define BO_MEMQ_MAX_ENTRIES (UINT32_C(1) << 30)
+
+enum bo_memq_state {
+  BO_MEMQ_FREE = 0,
+  BO_MEMQ_WAITING,
+  BO_MEMQ_ACTIVE,
+  BO_MEMQ_SPENT,
+};
+
+/* One token. 40 bytes: every field is needed by some state, and the two
+ * that only some states need share storage. */
+struct bo_memq_entry {
+  struct bo_token token; /* raw bytes; also the token table's hash */
+  int64_t user_id;
+  union {
+    uint64_t seq;        /* WAITING: place in the line */
+    int64_t deadline_ms; /* ACTIVE: expires_at; SPENT: when it is forgotten */
+  } u;
+  uint32_t link; /* ACTIVE, SPENT: index in the deadline heap;
+                    FREE: next entry on the free list */
+  uint8_t state; /* enum bo_memq_state */
+};
+
+/* ---- memory_slab.c: entries in fixed-size chunks, addressed by index ----
+ * Chunks never move, so growing costs no copy and no latency spike under
+ * the lock, and the waste is at most one partly used chunk. */
+#define BO_MEMQ_CHUNK_SHIFT 12
+#define BO_MEMQ_CHUNK_SIZE (UINT32_C(1) << BO_MEMQ_CHUNK_SHIFT)
+
+struct bo_memq_slab {
+  struct bo_memq_entry **chunks;
+  uint32_t nchunks;
+  uint32_t chunks_cap;
+  uint32_t used;      /* entries ever handed out (high-water mark) */
+  uint32_t free_head; /* BO_MEMQ_NONE when empty */
+  uint32_t live;      /* entries not FREE */
+};
+
+static inline struct bo_memq_entry *bo_memq_at(const struct bo_memq_slab *slab,
+                                               uint32_t index) {
+  return &slab->chunks[index >> BO_MEMQ_CHUNK_SHIFT]
+                      [index & (BO_MEMQ_CHUNK_SIZE - 1)];
+}
+
+/* 0, or -1 when memory ran out (then nothing changed). After a 0 the next
+ * bo_memq_slab_alloc() cannot fail. */
+int bo_memq_slab_reserve(struct bo_memq_slab *slab);
+uint32_t bo_memq_slab_alloc(struct bo_memq_slab *slab);
+void bo_memq_slab_free(struct bo_memq_slab *slab, uint32_t index);
+void bo_memq_slab_destroy(struct bo_memq_slab *slab);
+
+/* ---- memory_table.c: open addressing, linear probing, no tombstones ----
+ * Slots hold entry indices; the key is read from the entry itself. */
+enum bo_memq_key { BO_MEMQ_BY_TOKEN, BO_MEMQ_BY_USER };
+
+struct bo_memq_table {
+  uint32_t *slots; /* BO_MEMQ_NONE = empty */
+  uint32_t mask;   /* capacity - 1; capacity is a power of two, or 0 */
+  uint32_t count;
+  enum bo_memq_key key;
+};
+
+/* Makes room for `extra` more inserts: 0, or -1 (nothing changed). */
+int bo_memq_table_reserve(struct bo_memq_table *table,
+                          const struct bo_memq_slab *slab, uint32_t extra);
+/* The entry must not be in the table yet, and room must be reserved. */
+void bo_memq_table_insert(struct bo_memq_table *table,
+                          const struct bo_memq_slab *slab, uint32_t index);
+/* The entry must be in the table. */
+void bo_memq_table_remove(struct bo_memq_table *table,
+                          const struct bo_memq_slab *slab, uint32_t index);
+uint32_t bo_memq_table_find_token(const struct bo_memq_table *table,
+                                  const struct bo_memq_slab *slab,
+                                  const struct bo_token *token);
+uint32_t bo_memq_table_find_user(const struct bo_memq_table *table,
+                                 const struct bo_memq_slab *slab,
+                                 int64_t user_id);
+void bo_memq_table_destroy(struct bo_memq_table *table);
+
+/* ---- memory_line.c: the waiting line, with positions by Fenwick tree ----
+ * WAITING entries in sequence order in a ring; a hole where one left. */
+struct bo_memq_line {
+  uint32_t *ring; /* [seq & (cap-1)] -> entry index, or BO_MEMQ_NONE */
+  uint32_t *tree; /* Fenwick tree over ring slots, 1-based, cap + 1 items */
+  uint32_t cap;   /* power of two, or 0 */
+  uint32_t count; /* WAITING entries */
+  uint64_t head;  /* seq of the first waiting entry (== tail when empty) */
+  uint64_t tail;  /* next seq to hand out */
+};
+
+/* Makes room for one push: 0, or -1 (nothing changed). May renumber the
+ * waiting entries' seq (order kept). */
+int bo_memq_line_reserve(struct bo_memq_line *line, struct bo_memq_slab *slab);
+/* Appends a WAITING entry (sets its seq). Room must be reserved. */
+void bo_memq_line_push(struct bo_memq_line *line, struct bo_memq_slab *slab,
+                       uint32_t index);
+/* Takes the entry out of the line, wherever it stands. */
+void bo_memq_line_remove(struct bo_memq_line *line, struct bo_memq_slab *slab,
+                         uint32_t index);
+/* The first in line; BO_MEMQ_NONE when nobody waits. */
+uint32_t bo_memq_line_front(const struct bo_memq_line *line);
+/* How many WAITING entries stand ahead of this one. O(log cap). */
+uint32_t bo_memq_line_ahead(const struct bo_memq_line *line,
+                            const struct bo_memq_entry *entry);
+void bo_memq_line_destroy(struct bo_memq_line *line);
+
+/* ---- memory_heap.c: ACTIVE and SPENT entries, soonest deadline first ---- */
+struct bo_memq_heap {
+  uint32_t *items; /* entry indices; entry->link is the item's position */
+  uint32_t count;
+  uint32_t cap;
+};
+
+int bo_memq_heap_reserve(struct bo_memq_heap *heap, uint32_t extra);
+void bo_memq_heap_push(struct bo_memq_heap *heap, struct bo_memq_slab *slab,
+                       uint32_t index);
+void bo_memq_heap_remove(struct bo_memq_heap *heap, struct bo_memq_slab *slab,
+                         uint32_t index);
+/* Restores order after the entry's deadline_ms changed. */
+void bo_memq_heap_fix(struct bo_memq_heap *heap, struct bo_memq_slab *slab,
+                      uint32_t index);
+/* The entry with the soonest deadline; BO_MEMQ_NONE when empty. */
+uint32_t bo_memq_heap_top(const struct bo_memq_heap *heap);
+void bo_memq_heap_destroy(struct bo_memq_heap *heap);
+
+/* ---- memory_meter.c: admissions out of the line in the last 60 s ---- */
+#define BO_MEMQ_METER_SECONDS 60
+
+struct bo_memq_meter {
+  struct {
+    int64_t second; /* floor(now_ms / 1000) the count belongs to */
+    uint32_t count;
+  } buckets[BO_MEMQ_METER_SECONDS];
+};
+
+void bo_memq_meter_init(struct bo_memq_meter *meter);
+void bo_memq_meter_record(struct bo_memq_meter *meter, int64_t now_ms);
+/* Admissions in the window of BO_MEMQ_METER_SECONDS seconds ending with the
+ * second of now_ms. */
+int64_t bo_memq_meter_count(const struct bo_memq_meter *meter, int64_t now_ms);
+
+#endif

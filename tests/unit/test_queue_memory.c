@@ -1,0 +1,853 @@
+/* The in-process waiting line (src/queue/memory*.c), driven through the
+ * public queue.h interface only. Time is an argument, never slept on: every
+ * call names its now_ms. The randomised tests compare every answer with a
+ * deliberately naive model (arrays and linear scans) of the same promises. */
+#include "queue/queue.h"
+
+#include <criterion/criterion.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct bo_queue *open_queue(int64_t active_max, int64_t active_ms,
+                                   int64_t spent_keep_ms) {
+  struct bo_queue_settings settings = {.active_max = active_max,
+                                       .active_ms = active_ms,
+                                       .spent_keep_ms = spent_keep_ms};
+  char error[256] = "";
+  struct bo_queue *queue =
+      bo_queue_open("memory", &settings, error, sizeof error);
+  cr_assert_not_null(queue, "bo_queue_open(memory): %s", error);
+  return queue;
+}
+
+static struct bo_token_info join_as(struct bo_queue *queue, int64_t user_id,
+                                    int64_t now_ms, int want_created) {
+  struct bo_token_info info;
+  int created = -1;
+  cr_assert_eq(queue->driver->join(queue, user_id, now_ms, &info, &created),
+               BO_QUEUE_OK, "join user %lld", (long long)user_id);
+  cr_assert_eq(created, want_created, "user %lld created=%d",
+               (long long)user_id, created);
+  cr_assert_eq(info.user_id, user_id);
+  return info;
+}
+
+static struct bo_token_info status_of(struct bo_queue *queue,
+                                      const struct bo_token *token,
+                                      int64_t now_ms) {
+  struct bo_token_info info;
+  cr_assert_eq(queue->driver->status(queue, token, now_ms, &info), BO_QUEUE_OK);
+  return info;
+}
+
+static enum bo_queue_status status_code(struct bo_queue *queue,
+                                        const struct bo_token *token,
+                                        int64_t now_ms) {
+  struct bo_token_info info;
+  return queue->driver->status(queue, token, now_ms, &info);
+}
+
+static struct bo_queue_stats stats_of(struct bo_queue *queue) {
+  struct bo_queue_stats stats;
+  cr_assert_eq(queue->driver->stats(queue, &stats), BO_QUEUE_OK);
+  return stats;
+}
+
+static void assert_waiting(const struct bo_token_info *info, int64_t position) {
+  cr_assert_eq(info->state, BO_TOKEN_WAITING, "user %lld state %d",
+               (long long)info->user_id, info->state);
+  cr_assert_eq(info->position, position, "user %lld position %lld != %lld",
+               (long long)info->user_id, (long long)info->position,
+               (long long)position);
+  cr_assert_eq(info->expires_at_ms, 0);
+  cr_assert_geq(info->estimated_wait_seconds, 1);
+}
+
+static void assert_active(const struct bo_token_info *info,
+                          int64_t expires_at_ms) {
+  cr_assert_eq(info->state, BO_TOKEN_ACTIVE, "user %lld state %d",
+               (long long)info->user_id, info->state);
+  cr_assert_eq(info->position, 0);
+  cr_assert_eq(info->estimated_wait_seconds, 0);
+  cr_assert_eq(info->expires_at_ms, expires_at_ms, "expires %lld != %lld",
+               (long long)info->expires_at_ms, (long long)expires_at_ms);
+}
+
+static int same_token(const struct bo_token *a, const struct bo_token *b) {
+  return memcmp(a->bytes, b->bytes, BO_TOKEN_BYTES) == 0;
+}
+
+/* ---- opening ---- */
+
+Test(queue_memory, open_names_the_problem) {
+  struct bo_queue_settings ok = {
+      .active_max = 2, .active_ms = 1000, .spent_keep_ms = 0};
+  char error[256];
+  struct bo_queue *queue = bo_queue_open("memory", &ok, error, sizeof error);
+  cr_assert_not_null(queue);
+  cr_assert_str_eq(queue->driver->name, "memory");
+  cr_assert_eq(queue->driver->ping(queue), BO_QUEUE_OK);
+  bo_queue_close(queue);
+
+  cr_assert_null(bo_queue_open("redis://:secret@localhost:6379", &ok, error,
+                               sizeof error));
+  cr_assert_not_null(strstr(error, "redis queue driver not built yet"), "%s",
+                     error);
+  cr_assert_null(strstr(error, "secret"), "URL echoed: %s", error);
+
+  cr_assert_null(bo_queue_open("kafka://x", &ok, error, sizeof error));
+  cr_assert_not_null(strstr(error, "unknown queue driver \"kafka\""), "%s",
+                     error);
+
+  struct bo_queue_settings bad = ok;
+  bad.active_max = 0;
+  cr_assert_null(bo_queue_open("memory", &bad, error, sizeof error));
+  cr_assert_not_null(strstr(error, "active_max"), "%s", error);
+  bad = ok;
+  bad.active_ms = 0;
+  cr_assert_null(bo_queue_open("memory", &bad, error, sizeof error));
+  cr_assert_not_null(strstr(error, "active_ms"), "%s", error);
+  bad = ok;
+  bad.spent_keep_ms = -1;
+  cr_assert_null(bo_queue_open("memory", &bad, error, sizeof error));
+  cr_assert_not_null(strstr(error, "spent_keep_ms"), "%s", error);
+
+  /* A caller that does not want the reason must not crash us. */
+  cr_assert_null(bo_queue_open("nope", &ok, NULL, 0));
+  bo_queue_close(NULL);
+}
+
+/* ---- joining ---- */
+
+Test(queue_memory, first_joins_active_then_waiting_in_order) {
+  struct bo_queue *queue = open_queue(3, 60000, 1000);
+  int64_t now = 1700000000000;
+  for (int64_t user = 1; user <= 3; user++) {
+    struct bo_token_info info = join_as(queue, user, now, 1);
+    assert_active(&info, now + 60000);
+  }
+  for (int64_t user = 4; user <= 8; user++) {
+    struct bo_token_info info = join_as(queue, user, now + user, 1);
+    assert_waiting(&info, user - 3);
+  }
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, 3);
+  cr_assert_eq(stats.waiting, 5);
+  cr_assert_eq(stats.admitted_total, 3);
+  bo_queue_close(queue);
+}
+
+Test(queue_memory, rejoin_returns_the_same_token) {
+  struct bo_queue *queue = open_queue(1, 60000, 1000);
+  struct bo_token_info active = join_as(queue, 10, 0, 1);
+  struct bo_token_info waiting = join_as(queue, 20, 5, 1);
+  cr_assert(!same_token(&active.token, &waiting.token));
+
+  struct bo_token_info again = join_as(queue, 10, 100, 0);
+  cr_assert(same_token(&again.token, &active.token));
+  assert_active(&again, 60000);
+  again = join_as(queue, 20, 200, 0);
+  cr_assert(same_token(&again.token, &waiting.token));
+  assert_waiting(&again, 1);
+
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, 1);
+  cr_assert_eq(stats.waiting, 1, "a re-join must not take a second place");
+  bo_queue_close(queue);
+}
+
+Test(queue_memory, unknown_or_forged_token_is_not_found) {
+  struct bo_queue *queue = open_queue(1, 60000, 1000);
+  struct bo_token_info mine = join_as(queue, 1, 0, 1);
+  struct bo_token never_issued;
+  memset(never_issued.bytes, 0, sizeof never_issued.bytes);
+  cr_assert_eq(status_code(queue, &never_issued, 1), BO_QUEUE_NOT_FOUND);
+  for (int bit = 0; bit < BO_TOKEN_BYTES * 8; bit += 7) {
+    struct bo_token forged = mine.token;
+    forged.bytes[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    cr_assert_eq(status_code(queue, &forged, 1), BO_QUEUE_NOT_FOUND, "bit %d",
+                 bit);
+    cr_assert_eq(queue->driver->leave(queue, &forged, 1), BO_QUEUE_NOT_FOUND);
+  }
+  struct bo_token_info info = status_of(queue, &mine.token, 1);
+  assert_active(&info, 60000);
+  bo_queue_close(queue);
+}
+
+/* ---- time running out ---- */
+
+Test(queue_memory, active_expires_at_read_time_without_admit) {
+  struct bo_queue *queue = open_queue(1, 1000, 5000);
+  struct bo_token_info first = join_as(queue, 1, 0, 1);
+  struct bo_token_info second = join_as(queue, 2, 0, 1);
+  assert_active(&first, 1000);
+  assert_waiting(&second, 1);
+
+  struct bo_token_info info = status_of(queue, &first.token, 999);
+  assert_active(&info, 1000);
+  /* No admit() call anywhere in this test. */
+  cr_assert_eq(status_code(queue, &first.token, 1000), BO_QUEUE_NOT_FOUND);
+  cr_assert_eq(queue->driver->leave(queue, &first.token, 1000),
+               BO_QUEUE_NOT_FOUND);
+  info = status_of(queue, &second.token, 1000);
+  assert_active(&info, 2000);
+
+  /* The expired user is gone entirely and starts over at the back. */
+  struct bo_token_info back = join_as(queue, 1, 1000, 1);
+  cr_assert(!same_token(&back.token, &first.token));
+  assert_waiting(&back, 1);
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, 1);
+  cr_assert_eq(stats.waiting, 1);
+  cr_assert_eq(stats.admitted_total, 2);
+  bo_queue_close(queue);
+}
+
+/* Users 1..10 join; 5 and 7 leave the line; 1 pays early; the rest run out
+ * of time. The set ever admitted must always be a prefix of the join order
+ * without the leavers, and at most 2 may be ACTIVE at any moment. */
+Test(queue_memory, admission_is_fifo_after_leaves_and_expiries) {
+  enum { USERS = 10, MAX = 2 };
+  struct bo_queue *queue = open_queue(MAX, 1000, 100000);
+  struct bo_token tokens[USERS + 1];
+  for (int user = 1; user <= USERS; user++)
+    tokens[user] = join_as(queue, user, 0, 1).token;
+  cr_assert_eq(queue->driver->leave(queue, &tokens[5], 10), BO_QUEUE_OK);
+  cr_assert_eq(queue->driver->leave(queue, &tokens[7], 10), BO_QUEUE_OK);
+  cr_assert_eq(queue->driver->leave(queue, &tokens[1], 100), BO_QUEUE_OK);
+  struct bo_token_info info = status_of(queue, &tokens[3], 100);
+  assert_active(&info, 1100); /* the freed slot was filled by the leave */
+
+  const int expected[] = {1, 2, 3, 4, 6, 8, 9, 10};
+  const int n_expected = (int)(sizeof expected / sizeof expected[0]);
+  int ever_active[USERS + 1] = {0};
+  ever_active[1] = 1;
+  int64_t admitted_by_calls = 0;
+  for (int64_t now = 100; now <= 6000; now += 50) {
+    int64_t admitted = -1;
+    cr_assert_eq(queue->driver->admit(queue, now, &admitted), BO_QUEUE_OK);
+    cr_assert_geq(admitted, 0);
+    admitted_by_calls += admitted;
+    int active_now = 0;
+    for (int user = 2; user <= USERS; user++) {
+      struct bo_token_info cur;
+      if (queue->driver->status(queue, &tokens[user], now, &cur) != BO_QUEUE_OK)
+        continue;
+      if (cur.state == BO_TOKEN_ACTIVE) {
+        active_now++;
+        ever_active[user] = 1;
+      }
+      if (user == 5 || user == 7)
+        cr_assert_eq(cur.state, BO_TOKEN_SPENT, "user %d", user);
+    }
+    cr_assert_leq(active_now, MAX, "at %lld ms", (long long)now);
+    cr_assert_leq(stats_of(queue).active, MAX);
+    int prefix = 0;
+    while (prefix < n_expected && ever_active[expected[prefix]])
+      prefix++;
+    int total = 0;
+    for (int user = 1; user <= USERS; user++)
+      total += ever_active[user];
+    cr_assert_eq(total, prefix, "admitted out of order at %lld ms",
+                 (long long)now);
+  }
+  for (int i = 0; i < n_expected; i++)
+    cr_assert(ever_active[expected[i]], "user %d never admitted", expected[i]);
+  cr_assert(!ever_active[5] && !ever_active[7]);
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.admitted_total, n_expected);
+  cr_assert_eq(stats.waiting, 0);
+  cr_assert_eq(stats.active, 0);
+  /* Admissions inside leave/status count too, so admit() saw at most the
+   * rest. */
+  cr_assert_leq(admitted_by_calls, n_expected - MAX);
+  bo_queue_close(queue);
+}
+
+/* ---- leaving ---- */
+
+Test(queue_memory, leave_reads_spent_then_is_forgotten) {
+  struct bo_queue *queue = open_queue(1, 60000, 500);
+  struct bo_token_info first = join_as(queue, 1, 0, 1);
+  struct bo_token_info second = join_as(queue, 2, 0, 1);
+  cr_assert_eq(queue->driver->leave(queue, &first.token, 100), BO_QUEUE_OK);
+
+  struct bo_token_info info = status_of(queue, &first.token, 100);
+  cr_assert_eq(info.state, BO_TOKEN_SPENT);
+  cr_assert_eq(info.user_id, 1);
+  cr_assert(same_token(&info.token, &first.token));
+  cr_assert_eq(info.position, 0);
+  cr_assert_eq(info.expires_at_ms, 0);
+  /* Spent is not live: no second leave, and the slot went to user 2. */
+  cr_assert_eq(queue->driver->leave(queue, &first.token, 100),
+               BO_QUEUE_NOT_FOUND);
+  info = status_of(queue, &second.token, 100);
+  assert_active(&info, 60100);
+
+  /* The user may come back, with a new token, behind whoever waits. */
+  struct bo_token_info back = join_as(queue, 1, 200, 1);
+  cr_assert(!same_token(&back.token, &first.token));
+  assert_waiting(&back, 1);
+
+  info = status_of(queue, &first.token, 599);
+  cr_assert_eq(info.state, BO_TOKEN_SPENT);
+  int64_t admitted = -1;
+  cr_assert_eq(queue->driver->admit(queue, 600, &admitted), BO_QUEUE_OK);
+  cr_assert_eq(admitted, 0);
+  cr_assert_eq(status_code(queue, &first.token, 600), BO_QUEUE_NOT_FOUND);
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, 1);
+  cr_assert_eq(stats.waiting, 1);
+  cr_assert_eq(stats.admitted_total, 2);
+  bo_queue_close(queue);
+}
+
+/* A SPENT deadline can come before the ACTIVE one it replaces; the token
+ * must still be forgotten on time, not when the next ACTIVE one expires. */
+Test(queue_memory, spent_keep_shorter_than_active_time) {
+  struct bo_queue *queue = open_queue(3, 10000, 100);
+  struct bo_token tokens[4];
+  for (int user = 1; user <= 3; user++)
+    tokens[user] = join_as(queue, user, user, 1).token;
+  cr_assert_eq(queue->driver->leave(queue, &tokens[3], 10), BO_QUEUE_OK);
+  cr_assert_eq(queue->driver->leave(queue, &tokens[2], 20), BO_QUEUE_OK);
+  struct bo_token_info info = status_of(queue, &tokens[3], 109);
+  cr_assert_eq(info.state, BO_TOKEN_SPENT);
+  cr_assert_eq(status_code(queue, &tokens[3], 110), BO_QUEUE_NOT_FOUND);
+  info = status_of(queue, &tokens[2], 119);
+  cr_assert_eq(info.state, BO_TOKEN_SPENT);
+  cr_assert_eq(status_code(queue, &tokens[2], 120), BO_QUEUE_NOT_FOUND);
+  info = status_of(queue, &tokens[1], 120);
+  assert_active(&info, 10001);
+  bo_queue_close(queue);
+}
+
+Test(queue_memory, leaving_the_middle_shifts_those_behind) {
+  struct bo_queue *queue = open_queue(1, 60000, 60000);
+  struct bo_token tokens[8];
+  for (int user = 1; user <= 7; user++)
+    tokens[user] = join_as(queue, user, 0, 1).token;
+  /* 1 ACTIVE; 2..7 at positions 1..6. */
+  cr_assert_eq(queue->driver->leave(queue, &tokens[4], 10), BO_QUEUE_OK);
+  const int64_t after_one[8] = {0, 0, 1, 2, -1, 3, 4, 5};
+  for (int user = 2; user <= 7; user++) {
+    struct bo_token_info info = status_of(queue, &tokens[user], 10);
+    if (user == 4)
+      cr_assert_eq(info.state, BO_TOKEN_SPENT);
+    else
+      assert_waiting(&info, after_one[user]);
+  }
+  /* The head itself, then the tail. */
+  cr_assert_eq(queue->driver->leave(queue, &tokens[2], 20), BO_QUEUE_OK);
+  cr_assert_eq(queue->driver->leave(queue, &tokens[7], 20), BO_QUEUE_OK);
+  struct bo_token_info info = status_of(queue, &tokens[3], 20);
+  assert_waiting(&info, 1);
+  info = status_of(queue, &tokens[5], 20);
+  assert_waiting(&info, 2);
+  info = status_of(queue, &tokens[6], 20);
+  assert_waiting(&info, 3);
+  cr_assert_eq(stats_of(queue).waiting, 3);
+  /* A newcomer goes behind the survivors, not into a hole. */
+  info = join_as(queue, 8, 30, 1);
+  assert_waiting(&info, 4);
+  /* The next admission is the new head, user 3. */
+  cr_assert_eq(queue->driver->leave(queue, &tokens[1], 40), BO_QUEUE_OK);
+  info = status_of(queue, &tokens[3], 40);
+  assert_active(&info, 60040);
+  info = status_of(queue, &tokens[5], 40);
+  assert_waiting(&info, 1);
+  bo_queue_close(queue);
+}
+
+/* ---- estimated wait ---- */
+
+Test(queue_memory, eta_worst_case_before_any_measurement) {
+  /* Nobody has come out of the line yet (the first three went straight
+   * in), so ETA = ceil(position * active_ms / 1000 / active_max). */
+  struct bo_queue *queue = open_queue(3, 10000, 1000);
+  for (int64_t user = 1; user <= 3; user++)
+    join_as(queue, user, 0, 1);
+  const int64_t want[] = {4, 7, 10, 14}; /* ceil(10/3), ceil(20/3), ... */
+  for (int64_t i = 0; i < 4; i++) {
+    struct bo_token_info info = join_as(queue, 4 + i, 0, 1);
+    assert_waiting(&info, i + 1);
+    cr_assert_eq(info.estimated_wait_seconds, want[i], "position %lld: %lld",
+                 (long long)(i + 1), (long long)info.estimated_wait_seconds);
+  }
+  bo_queue_close(queue);
+
+  /* Short active time: the rounding must not reach 0. */
+  queue = open_queue(10, 100, 1000);
+  for (int64_t user = 1; user <= 10; user++)
+    join_as(queue, user, 0, 1);
+  struct bo_token_info info = join_as(queue, 11, 0, 1);
+  assert_waiting(&info, 1);
+  cr_assert_eq(info.estimated_wait_seconds, 1);
+  bo_queue_close(queue);
+}
+
+Test(queue_memory, eta_from_admissions_in_the_last_minute) {
+  /* Long active time, so slots free only when we say (leave). */
+  struct bo_queue *queue = open_queue(2, 1000000, 1000000);
+  struct bo_token tokens[16];
+  for (int user = 1; user <= 15; user++)
+    tokens[user] = join_as(queue, user, 0, 1).token;
+  struct bo_token_info info = status_of(queue, &tokens[3], 0);
+  cr_assert_eq(info.estimated_wait_seconds, 500); /* worst: 1 * 1000 s / 2 */
+
+  /* Seven admissions out of the line during second 1: users 3..9. */
+  for (int k = 0; k < 7; k++)
+    cr_assert_eq(queue->driver->leave(queue, &tokens[k + 1], 1000 + k * 100),
+                 BO_QUEUE_OK);
+  info = status_of(queue, &tokens[9], 1700);
+  assert_active(&info, 1001600);
+  /* rate = 7 per 60 s: ETA = ceil(position * 60 / 7). */
+  const int64_t want7[] = {9, 18, 26}; /* 8.57, 17.14, 25.71 */
+  for (int i = 0; i < 3; i++) {
+    info = status_of(queue, &tokens[10 + i], 1700);
+    assert_waiting(&info, i + 1);
+    cr_assert_eq(info.estimated_wait_seconds, want7[i], "position %d: %lld",
+                 i + 1, (long long)info.estimated_wait_seconds);
+  }
+  /* Second 60 still sees second 1 (the window is seconds 1..60). */
+  info = status_of(queue, &tokens[10], 60999);
+  cr_assert_eq(info.estimated_wait_seconds, 9);
+
+  /* An eighth, during second 30: user 10 is admitted. */
+  cr_assert_eq(queue->driver->leave(queue, &tokens[8], 30000), BO_QUEUE_OK);
+  info = status_of(queue, &tokens[11], 30000);
+  assert_waiting(&info, 1);
+  cr_assert_eq(info.estimated_wait_seconds, 8); /* ceil(60 / 8) = ceil 7.5 */
+
+  /* Second 61: second 1 slid out, only the one from second 30 is left. */
+  info = status_of(queue, &tokens[11], 61000);
+  cr_assert_eq(info.estimated_wait_seconds, 60);
+  info = status_of(queue, &tokens[12], 61000);
+  cr_assert_eq(info.estimated_wait_seconds, 120);
+  /* Second 90: nothing measured in the window, back to the worst case. */
+  info = status_of(queue, &tokens[12], 90000);
+  assert_waiting(&info, 2);
+  cr_assert_eq(info.estimated_wait_seconds, 1000);
+  cr_assert_eq(stats_of(queue).admitted_total, 2 + 8);
+  bo_queue_close(queue);
+}
+
+/* ---- against a model ---- */
+
+/* The promises of queue.h written as plainly as possible: a flat array of
+ * every token ever issued, linear scans for everything. */
+enum { MODEL_GONE, MODEL_WAITING, MODEL_ACTIVE, MODEL_SPENT };
+
+struct model_token {
+  struct bo_token token;
+  int64_t user_id;
+  int state;
+  int64_t seq;
+  int64_t deadline_ms;
+};
+
+struct model {
+  struct model_token *tokens;
+  int count;
+  int64_t next_seq;
+  int64_t active_max, active_ms, spent_keep_ms;
+  int64_t admitted_total;
+  int64_t *admitted_at_ms; /* admissions out of the line, for the ETA */
+  int admissions;
+};
+
+static int model_count(const struct model *m, int state) {
+  int n = 0;
+  for (int i = 0; i < m->count; i++)
+    n += m->tokens[i].state == state;
+  return n;
+}
+
+static void model_step(struct model *m, int64_t now_ms) {
+  for (int i = 0; i < m->count; i++) {
+    struct model_token *t = &m->tokens[i];
+    if ((t->state == MODEL_ACTIVE || t->state == MODEL_SPENT) &&
+        t->deadline_ms <= now_ms)
+      t->state = MODEL_GONE;
+  }
+  while (model_count(m, MODEL_ACTIVE) < m->active_max) {
+    struct model_token *first = NULL;
+    for (int i = 0; i < m->count; i++)
+      if (m->tokens[i].state == MODEL_WAITING &&
+          (first == NULL || m->tokens[i].seq < first->seq))
+        first = &m->tokens[i];
+    if (first == NULL)
+      break;
+    first->state = MODEL_ACTIVE;
+    first->deadline_ms = now_ms + m->active_ms;
+    m->admitted_total++;
+    m->admitted_at_ms[m->admissions++] = now_ms;
+  }
+}
+
+static int64_t model_position(const struct model *m,
+                              const struct model_token *t) {
+  int64_t ahead = 0;
+  for (int i = 0; i < m->count; i++)
+    ahead += m->tokens[i].state == MODEL_WAITING && m->tokens[i].seq < t->seq;
+  return ahead + 1;
+}
+
+static int64_t model_eta(const struct model *m, int64_t position,
+                         int64_t now_ms) {
+  int64_t second = now_ms / 1000, n = 0;
+  for (int i = 0; i < m->admissions; i++) {
+    int64_t s = m->admitted_at_ms[i] / 1000;
+    n += s <= second && s > second - 60;
+  }
+  if (n > 0)
+    return (position * 60 + n - 1) / n;
+  int64_t worst = (position * m->active_ms + 1000 * m->active_max - 1) /
+                  (1000 * m->active_max);
+  return worst > 0 ? worst : 1;
+}
+
+static void model_check(const struct model *m, const struct model_token *t,
+                        const struct bo_token_info *got, int64_t now_ms) {
+  cr_assert(same_token(&got->token, &t->token));
+  cr_assert_eq(got->user_id, t->user_id);
+  switch (t->state) {
+  case MODEL_WAITING: {
+    int64_t position = model_position(m, t);
+    assert_waiting(got, position);
+    cr_assert_eq(got->estimated_wait_seconds, model_eta(m, position, now_ms),
+                 "eta %lld at position %lld",
+                 (long long)got->estimated_wait_seconds, (long long)position);
+    break;
+  }
+  case MODEL_ACTIVE:
+    assert_active(got, t->deadline_ms);
+    break;
+  case MODEL_SPENT:
+    cr_assert_eq(got->state, BO_TOKEN_SPENT);
+    break;
+  default:
+    cr_assert_fail("a gone token was described");
+  }
+}
+
+static uint64_t rng_next(uint64_t *state) {
+  /* xorshift64*: deterministic, so a failure replays. */
+  *state ^= *state >> 12;
+  *state ^= *state << 25;
+  *state ^= *state >> 27;
+  return *state * UINT64_C(2685821657736338717);
+}
+
+static void run_against_model(int ops, int users, int64_t active_max,
+                              int64_t active_ms, int64_t spent_keep_ms,
+                              int64_t max_step_ms, int64_t min_longest,
+                              uint64_t seed) {
+  struct bo_queue *queue = open_queue(active_max, active_ms, spent_keep_ms);
+  struct model m = {.active_max = active_max,
+                    .active_ms = active_ms,
+                    .spent_keep_ms = spent_keep_ms};
+  m.tokens = calloc((size_t)ops, sizeof *m.tokens);
+  m.admitted_at_ms = calloc((size_t)ops + 1, sizeof *m.admitted_at_ms);
+  cr_assert(m.tokens && m.admitted_at_ms);
+  int64_t now = 1700000000000;
+  int64_t longest_line = 0;
+  for (int op = 0; op < ops; op++) {
+    int victim = 0;
+    now += (int64_t)(rng_next(&seed) % (uint64_t)(max_step_ms + 1));
+    /* The last third only drains the line, so the ring shrinks too. */
+    int draining = op >= ops * 2 / 3;
+    uint64_t roll = rng_next(&seed) % 100;
+    enum { JOIN, STATUS, LEAVE_ANY, LEAVE_WAITING, ADMIT } action;
+    if (!draining)
+      action = roll < 45 || m.count == 0 ? JOIN
+               : roll < 70               ? STATUS
+               : roll < 92               ? LEAVE_ANY
+                                         : ADMIT;
+    else
+      action = roll < 70 ? LEAVE_WAITING : roll < 85 ? STATUS : ADMIT;
+    if (action == LEAVE_WAITING) {
+      int waiting = model_count(&m, MODEL_WAITING);
+      if (waiting == 0) {
+        action = ADMIT;
+      } else {
+        int pick = (int)(rng_next(&seed) % (uint64_t)waiting);
+        for (int i = 0; i < m.count; i++)
+          if (m.tokens[i].state == MODEL_WAITING && pick-- == 0) {
+            victim = i;
+            break;
+          }
+      }
+    } else if (action == STATUS || action == LEAVE_ANY) {
+      victim = (int)(rng_next(&seed) % (uint64_t)m.count);
+    }
+    if (action == JOIN) {
+      int64_t user = 1 + (int64_t)(rng_next(&seed) % (uint64_t)users);
+      struct bo_token_info got;
+      int created = -1;
+      cr_assert_eq(queue->driver->join(queue, user, now, &got, &created),
+                   BO_QUEUE_OK);
+      model_step(&m, now);
+      struct model_token *live = NULL;
+      for (int i = 0; i < m.count; i++)
+        if (m.tokens[i].user_id == user &&
+            (m.tokens[i].state == MODEL_WAITING ||
+             m.tokens[i].state == MODEL_ACTIVE))
+          live = &m.tokens[i];
+      cr_assert_eq(created, live == NULL, "op %d user %lld", op,
+                   (long long)user);
+      if (live == NULL) {
+        live = &m.tokens[m.count++];
+        *live = (struct model_token){
+            .token = got.token, .user_id = user, .seq = m.next_seq++};
+        if (model_count(&m, MODEL_WAITING) == 0 &&
+            model_count(&m, MODEL_ACTIVE) < m.active_max) {
+          live->state = MODEL_ACTIVE;
+          live->deadline_ms = now + active_ms;
+          m.admitted_total++;
+        } else {
+          live->state = MODEL_WAITING;
+        }
+      }
+      model_check(&m, live, &got, now);
+    } else if (action == STATUS) { /* of any token ever issued */
+      struct model_token *t = &m.tokens[victim];
+      struct bo_token_info got;
+      enum bo_queue_status st =
+          queue->driver->status(queue, &t->token, now, &got);
+      model_step(&m, now);
+      if (t->state == MODEL_GONE)
+        cr_assert_eq(st, BO_QUEUE_NOT_FOUND, "op %d", op);
+      else {
+        cr_assert_eq(st, BO_QUEUE_OK, "op %d state %d", op, t->state);
+        model_check(&m, t, &got, now);
+      }
+    } else if (action == LEAVE_ANY || action == LEAVE_WAITING) {
+      struct model_token *t = &m.tokens[victim];
+      enum bo_queue_status st = queue->driver->leave(queue, &t->token, now);
+      model_step(&m, now);
+      if (t->state == MODEL_WAITING || t->state == MODEL_ACTIVE) {
+        cr_assert_eq(st, BO_QUEUE_OK, "op %d", op);
+        t->state = MODEL_SPENT;
+        t->deadline_ms = now + spent_keep_ms;
+        model_step(&m, now);
+      } else {
+        cr_assert_eq(st, BO_QUEUE_NOT_FOUND, "op %d state %d", op, t->state);
+      }
+    } else { /* admit */
+      int64_t before = m.admitted_total, admitted = -1;
+      cr_assert_eq(queue->driver->admit(queue, now, &admitted), BO_QUEUE_OK);
+      model_step(&m, now);
+      cr_assert_eq(admitted, m.admitted_total - before, "op %d", op);
+    }
+    struct bo_queue_stats stats = stats_of(queue);
+    cr_assert_eq(stats.active, model_count(&m, MODEL_ACTIVE), "op %d", op);
+    cr_assert_leq(stats.active, active_max);
+    cr_assert_eq(stats.waiting, model_count(&m, MODEL_WAITING), "op %d", op);
+    cr_assert_eq(stats.admitted_total, m.admitted_total, "op %d", op);
+    /* No slot idles while someone waits. */
+    cr_assert(stats.waiting == 0 || stats.active == active_max);
+    if (stats.waiting > longest_line)
+      longest_line = stats.waiting;
+  }
+  cr_assert_gt(longest_line, min_longest, "the line never got long: %lld",
+               (long long)longest_line);
+  cr_assert_eq(stats_of(queue).waiting, 0, "the line did not drain");
+  free(m.tokens);
+  free(m.admitted_at_ms);
+  bo_queue_close(queue);
+}
+
+Test(queue_memory, matches_model_short_line) {
+  run_against_model(20000, 60, 3, 2000, 1500, 120, 20, 0x9e3779b97f4a7c15u);
+}
+
+/* Many users and slow admission: the line grows into the hundreds, so the
+ * ring grows, is compacted around holes and shrinks again. */
+Test(queue_memory, matches_model_long_line) {
+  run_against_model(12000, 2000, 5, 3000, 4000, 40, 500, 0xd1b54a32d192ed03u);
+}
+
+/* ---- threads ---- */
+
+enum { THREADS = 8, JOINS_PER_THREAD = 500, CONC_ACTIVE_MAX = 10 };
+
+struct joiner {
+  struct bo_queue *queue;
+  int thread;
+  struct bo_token_info infos[JOINS_PER_THREAD];
+  int failures;
+};
+
+static void *joiner_run(void *arg) {
+  struct joiner *j = arg;
+  for (int i = 0; i < JOINS_PER_THREAD; i++) {
+    int created = 0;
+    int64_t user = (int64_t)j->thread * 100000 + i;
+    if (j->queue->driver->join(j->queue, user, 5000, &j->infos[i], &created) !=
+            BO_QUEUE_OK ||
+        !created)
+      j->failures++;
+  }
+  return NULL;
+}
+
+static int compare_tokens(const void *a, const void *b) {
+  return memcmp(a, b, BO_TOKEN_BYTES);
+}
+
+/* Positions 1..W each taken exactly once, and exactly `active` ACTIVE. */
+static void assert_line_is_gap_free(const struct bo_token_info *infos,
+                                    int count, int active) {
+  int waiting = count - active;
+  char *seen = calloc((size_t)waiting + 1, 1);
+  int n_active = 0;
+  for (int i = 0; i < count; i++) {
+    if (infos[i].state == BO_TOKEN_ACTIVE) {
+      n_active++;
+      continue;
+    }
+    cr_assert_eq(infos[i].state, BO_TOKEN_WAITING);
+    cr_assert(infos[i].position >= 1 && infos[i].position <= waiting,
+              "position %lld", (long long)infos[i].position);
+    cr_assert(!seen[infos[i].position], "position %lld twice",
+              (long long)infos[i].position);
+    seen[infos[i].position] = 1;
+  }
+  cr_assert_eq(n_active, active);
+  free(seen);
+}
+
+Test(queue_memory, concurrent_joins_keep_one_line) {
+  enum { TOTAL = THREADS * JOINS_PER_THREAD };
+  struct bo_queue *queue = open_queue(CONC_ACTIVE_MAX, 600000, 1000);
+  struct joiner *joiners = calloc(THREADS, sizeof *joiners);
+  pthread_t threads[THREADS];
+  for (int t = 0; t < THREADS; t++) {
+    joiners[t].queue = queue;
+    joiners[t].thread = t;
+    cr_assert_eq(pthread_create(&threads[t], NULL, joiner_run, &joiners[t]), 0);
+  }
+  for (int t = 0; t < THREADS; t++)
+    pthread_join(threads[t], NULL);
+
+  static struct bo_token_info at_join[TOTAL], now[TOTAL];
+  struct bo_token *tokens = calloc(TOTAL, sizeof *tokens);
+  for (int t = 0; t < THREADS; t++) {
+    cr_assert_eq(joiners[t].failures, 0);
+    for (int i = 0; i < JOINS_PER_THREAD; i++) {
+      int k = t * JOINS_PER_THREAD + i;
+      at_join[k] = joiners[t].infos[i];
+      tokens[k] = at_join[k].token;
+      now[k] = status_of(queue, &tokens[k], 5000);
+    }
+  }
+  /* Each join saw the line as it stood when it took the lock. */
+  assert_line_is_gap_free(at_join, TOTAL, CONC_ACTIVE_MAX);
+  assert_line_is_gap_free(now, TOTAL, CONC_ACTIVE_MAX);
+  for (int k = 0; k < TOTAL; k++)
+    if (at_join[k].state == BO_TOKEN_WAITING)
+      cr_assert_eq(now[k].position, at_join[k].position);
+  qsort(tokens, TOTAL, sizeof *tokens, compare_tokens);
+  for (int k = 1; k < TOTAL; k++)
+    cr_assert(!same_token(&tokens[k - 1], &tokens[k]), "duplicate token");
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, CONC_ACTIVE_MAX);
+  cr_assert_eq(stats.waiting, TOTAL - CONC_ACTIVE_MAX);
+  free(tokens);
+  free(joiners);
+  bo_queue_close(queue);
+}
+
+/* ---- scale ---- */
+
+static size_t heap_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd; /* small blocks + mmapped big ones */
+}
+
+static double seconds_since(const struct timespec *start) {
+  struct timespec end;
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  return (double)(end.tv_sec - start->tv_sec) +
+         (double)(end.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+Test(queue_memory, a_million_joins, .timeout = 120) {
+  enum { N = 1000000, MAX = 100 };
+  struct bo_token *tokens = malloc((size_t)N * sizeof *tokens);
+  cr_assert_not_null(tokens);
+  size_t before = heap_in_use();
+  struct bo_queue *queue = open_queue(MAX, 60000, 1000);
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (int i = 0; i < N; i++) {
+    struct bo_token_info info;
+    int created = 0;
+    cr_assert_eq(queue->driver->join(queue, 1000000 + i, 0, &info, &created),
+                 BO_QUEUE_OK);
+    tokens[i] = info.token;
+  }
+  double join_s = seconds_since(&start);
+  size_t after = heap_in_use();
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, MAX);
+  cr_assert_eq(stats.waiting, N - MAX);
+  double per_entry = (double)(after - before) / (double)stats.waiting;
+  fprintf(stderr,
+          "[queue_memory] %d joins in %.3f s (%.0f/s); %zu bytes for %lld "
+          "waiting = %.1f bytes per waiting entry\n",
+          N, join_s, N / join_s, after - before, (long long)stats.waiting,
+          per_entry);
+  /* The later target; sanitizer builds do not use glibc malloc and
+   * measure 0 here. */
+  cr_assert_leq(per_entry, 128.0);
+
+  struct bo_token_info info = status_of(queue, &tokens[N - 1], 0);
+  assert_waiting(&info, N - MAX);
+  info = status_of(queue, &tokens[N / 2], 0);
+  assert_waiting(&info, N / 2 - MAX + 1);
+
+  /* Every other waiting user leaves from the middle of the line. */
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (int i = MAX; i < N; i += 2)
+    cr_assert_eq(queue->driver->leave(queue, &tokens[i], 1), BO_QUEUE_OK);
+  double leave_s = seconds_since(&start);
+  info = status_of(queue, &tokens[N - 1], 1);
+  assert_waiting(&info, (N - MAX) / 2);
+  info = status_of(queue, &tokens[MAX + 1], 1);
+  assert_waiting(&info, 1);
+
+  /* Drain: every active time runs out in turn; the last to join is the
+   * last admitted. */
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  int64_t now = 1, rounds = 0, total = 0;
+  while (stats_of(queue).waiting > 0) {
+    now += 60000;
+    int64_t admitted = 0;
+    cr_assert_eq(queue->driver->admit(queue, now, &admitted), BO_QUEUE_OK);
+    /* Full rounds while people wait; the last one takes who is left. */
+    if (stats_of(queue).waiting > 0)
+      cr_assert_eq(admitted, MAX);
+    cr_assert(admitted >= 1 && admitted <= MAX);
+    total += admitted;
+    rounds++;
+    if (stats_of(queue).waiting > 0)
+      cr_assert_eq(status_code(queue, &tokens[N - 1], now), BO_QUEUE_OK);
+  }
+  info = status_of(queue, &tokens[N - 1], now);
+  assert_active(&info, now + 60000);
+  cr_assert_eq(total, (N - MAX) / 2);
+  cr_assert_eq(rounds, ((N - MAX) / 2 + MAX - 1) / MAX);
+  fprintf(stderr,
+          "[queue_memory] %d leaves from the middle in %.3f s; drained in "
+          "%lld admit() calls in %.3f s\n",
+          (N - MAX) / 2, leave_s, (long long)rounds, seconds_since(&start));
+  bo_queue_close(queue);
+  free(tokens);
+}
