@@ -21,9 +21,9 @@ struct bo_settings {
   int64_t active_seconds;
   /* Empty means unset: the admin API answers 403 ADMIN_DISABLED. */
   char admin_token[256];
-  int64_t threads;        /* HTTP worker threads */
+  int64_t threads; /* HTTP worker threads */
   int64_t max_connections;
-  bool demo;              /* serve --demo: load demo data into an empty db */
+  bool demo; /* serve --demo: load demo data into an empty db */
 };
 
 enum bo_config_outcome {

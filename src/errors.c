@@ -2,7 +2,8 @@
 
 static const struct bo_error_info registry[BO_ERR__COUNT] = {
     [BO_OK] = {500, "INTERNAL", "Internal error"},
-#define BO_ERROR_ROW(name, status, title) [BO_ERR_##name] = {status, #name, title},
+#define BO_ERROR_ROW(name, status, title)                                      \
+  [BO_ERR_##name] = {status, #name, title},
     BO_ERRORS(BO_ERROR_ROW)
 #undef BO_ERROR_ROW
 };

@@ -4,26 +4,26 @@
 #ifndef BO_ERRORS_H
 #define BO_ERRORS_H
 
-#define BO_ERRORS(X)                                                          \
-  X(BAD_REQUEST, 400, "Bad request")                                          \
-  X(TOKEN_INVALID, 401, "Queue token invalid")                               \
-  X(ADMIN_UNAUTHORIZED, 401, "Admin secret missing or wrong")                \
-  X(TOKEN_NOT_ACTIVE, 403, "Queue token not active yet")                      \
-  X(NOT_OWNER, 403, "Not the owner")                                          \
-  X(ADMIN_DISABLED, 403, "Admin API disabled")                                \
-  X(NOT_FOUND, 404, "Not found")                                              \
-  X(METHOD_NOT_ALLOWED, 405, "Method not allowed")                            \
-  X(SEAT_UNAVAILABLE, 409, "Seat unavailable")                                \
-  X(SCHEDULE_CLOSED, 409, "Schedule closed")                                  \
-  X(RESERVATION_NOT_HELD, 409, "Reservation not held")                        \
-  X(RESERVATION_EXPIRED, 409, "Reservation expired")                          \
-  X(ALREADY_PAID, 409, "Already paid")                                        \
-  X(INSUFFICIENT_BALANCE, 409, "Insufficient balance")                        \
-  X(BALANCE_LIMIT, 409, "Balance limit exceeded")                             \
-  X(IDEMPOTENCY_KEY_REUSED, 409, "Idempotency key reused")                    \
-  X(PAYLOAD_TOO_LARGE, 413, "Payload too large")                              \
-  X(UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported media type")                    \
-  X(INTERNAL, 500, "Internal error")                                          \
+#define BO_ERRORS(X)                                                           \
+  X(BAD_REQUEST, 400, "Bad request")                                           \
+  X(TOKEN_INVALID, 401, "Queue token invalid")                                 \
+  X(ADMIN_UNAUTHORIZED, 401, "Admin secret missing or wrong")                  \
+  X(TOKEN_NOT_ACTIVE, 403, "Queue token not active yet")                       \
+  X(NOT_OWNER, 403, "Not the owner")                                           \
+  X(ADMIN_DISABLED, 403, "Admin API disabled")                                 \
+  X(NOT_FOUND, 404, "Not found")                                               \
+  X(METHOD_NOT_ALLOWED, 405, "Method not allowed")                             \
+  X(SEAT_UNAVAILABLE, 409, "Seat unavailable")                                 \
+  X(SCHEDULE_CLOSED, 409, "Schedule closed")                                   \
+  X(RESERVATION_NOT_HELD, 409, "Reservation not held")                         \
+  X(RESERVATION_EXPIRED, 409, "Reservation expired")                           \
+  X(ALREADY_PAID, 409, "Already paid")                                         \
+  X(INSUFFICIENT_BALANCE, 409, "Insufficient balance")                         \
+  X(BALANCE_LIMIT, 409, "Balance limit exceeded")                              \
+  X(IDEMPOTENCY_KEY_REUSED, 409, "Idempotency key reused")                     \
+  X(PAYLOAD_TOO_LARGE, 413, "Payload too large")                               \
+  X(UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported media type")                     \
+  X(INTERNAL, 500, "Internal error")                                           \
   X(UNAVAILABLE, 503, "Service unavailable")
 
 /* BO_OK is 0 so that `if (err)` reads naturally. */

@@ -1,16 +1,16 @@
 /* boxoffice: reads the settings, opens the store and the queue, builds the
  * one struct bo_app, and serves until SIGTERM or SIGINT. */
-#include <signal.h>
-#include <sodium.h>
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "api/api.h"
 #include "app.h"
 #include "booking/demo.h"
 #include "booking/housekeeping.h"
 #include "http/server.h"
 #include "util/log.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* A payment retried with its idempotency key after it spent its token is
  * still answered for this long. */

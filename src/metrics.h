@@ -3,10 +3,10 @@
 #ifndef BO_METRICS_H
 #define BO_METRICS_H
 
+#include "queue/queue.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "queue/queue.h"
 
 struct bo_metrics;
 

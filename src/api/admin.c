@@ -1,11 +1,11 @@
 /* POST /api/v1/admin/concerts */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "api/api.h"
 #include "api/common.h"
 #include "booking/catalog.h"
 #include "http/input.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 /* Bounds a request to something one transaction writes quickly:
  * 100 dates of 1000 seats is 100,000 seat rows. */

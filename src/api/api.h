@@ -5,9 +5,9 @@
 #ifndef BO_API_API_H
 #define BO_API_API_H
 
-#include <stddef.h>
-
 #include "http/router.h"
+
+#include <stddef.h>
 
 extern const struct bo_route bo_api_routes[];
 extern const size_t bo_api_route_count;

@@ -1,10 +1,10 @@
 #include "api/common.h"
 
+#include "util/time.h"
+
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>
-
-#include "util/time.h"
 
 /* "Bearer <credentials>": the scheme is case-insensitive (RFC 9110 11.1);
  * NULL when the header is missing or of another scheme. */
@@ -48,7 +48,8 @@ bool bo_api_admin(struct bo_app *app, const struct bo_request *req,
   unsigned char want[crypto_generichash_BYTES], got[crypto_generichash_BYTES];
   crypto_generichash(want, sizeof want, (const unsigned char *)secret,
                      strlen(secret), NULL, 0);
-  crypto_generichash(got, sizeof got, (const unsigned char *)(given ? given : ""),
+  crypto_generichash(got, sizeof got,
+                     (const unsigned char *)(given ? given : ""),
                      given ? strlen(given) : 0, NULL, 0);
   if (!given || sodium_memcmp(want, got, sizeof want) != 0) {
     bo_api_fail(reply, BO_ERR_ADMIN_UNAUTHORIZED);

@@ -4,13 +4,13 @@
 #ifndef BO_API_COMMON_H
 #define BO_API_COMMON_H
 
-#include <jansson.h>
-#include <stdbool.h>
-
 #include "app.h"
 #include "booking/admission.h"
 #include "http/reply.h"
 #include "http/request.h"
+
+#include <jansson.h>
+#include <stdbool.h>
 
 /* Checks the bearer token for `need`; on failure answers and returns false. */
 bool bo_api_token(struct bo_app *app, const struct bo_request *req,

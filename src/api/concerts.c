@@ -1,10 +1,10 @@
 /* GET /api/v1/concerts, /api/v1/concerts/{id}/schedules,
  * /api/v1/schedules/{id}/seats */
-#include <stdlib.h>
-
 #include "api/api.h"
 #include "api/common.h"
 #include "booking/catalog.h"
+
+#include <stdlib.h>
 
 void bo_api_concerts_list(struct bo_app *app, const struct bo_request *req,
                           struct bo_reply *reply) {
@@ -17,10 +17,9 @@ void bo_api_concerts_list(struct bo_app *app, const struct bo_request *req,
   }
   json_t *items = json_array();
   for (size_t i = 0; i < list.count; i++)
-    json_array_append_new(
-        items, json_pack("{s:I, s:s}", "concertId",
-                         (json_int_t)list.items[i].concert_id, "name",
-                         list.items[i].name));
+    json_array_append_new(items, json_pack("{s:I, s:s}", "concertId",
+                                           (json_int_t)list.items[i].concert_id,
+                                           "name", list.items[i].name));
   free(list.items);
   bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));
 }
@@ -45,13 +44,13 @@ void bo_api_concerts_schedules(struct bo_app *app, const struct bo_request *req,
   json_t *items = json_array();
   for (size_t i = 0; i < list.count; i++) {
     const struct bo_schedule *s = &list.items[i];
-    json_array_append_new(
-        items, json_pack("{s:I, s:I, s:o, s:i, s:i}", "scheduleId",
-                         (json_int_t)s->schedule_id, "concertId",
-                         (json_int_t)s->concert_id, "startsAt",
-                         bo_api_time(s->starts_at_ms), "totalSeats",
-                         (int)s->total_seats, "availableSeats",
-                         (int)s->available_seats));
+    json_array_append_new(items,
+                          json_pack("{s:I, s:I, s:o, s:i, s:i}", "scheduleId",
+                                    (json_int_t)s->schedule_id, "concertId",
+                                    (json_int_t)s->concert_id, "startsAt",
+                                    bo_api_time(s->starts_at_ms), "totalSeats",
+                                    (int)s->total_seats, "availableSeats",
+                                    (int)s->available_seats));
   }
   free(list.items);
   bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));
@@ -77,11 +76,11 @@ void bo_api_schedules_seats(struct bo_app *app, const struct bo_request *req,
   json_t *items = json_array();
   for (size_t i = 0; i < list.count; i++) {
     const struct bo_seat *s = &list.items[i];
-    json_array_append_new(
-        items, json_pack("{s:I, s:i, s:I, s:s}", "seatId",
-                         (json_int_t)s->seat_id, "seatNumber",
-                         (int)s->seat_number, "price", (json_int_t)s->price,
-                         "status", bo_seat_status_name(s->status)));
+    json_array_append_new(items, json_pack("{s:I, s:i, s:I, s:s}", "seatId",
+                                           (json_int_t)s->seat_id, "seatNumber",
+                                           (int)s->seat_number, "price",
+                                           (json_int_t)s->price, "status",
+                                           bo_seat_status_name(s->status)));
   }
   free(list.items);
   bo_reply_json(reply, 200,

@@ -1,8 +1,8 @@
 /* GET /healthz, GET /metrics */
-#include <string.h>
-
 #include "api/api.h"
 #include "api/common.h"
+
+#include <string.h>
 
 void bo_api_ops_health(struct bo_app *app, const struct bo_request *req,
                        struct bo_reply *reply) {

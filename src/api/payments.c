@@ -1,7 +1,8 @@
 /* POST /api/v1/payments */
+#include "booking/payments.h"
+
 #include "api/api.h"
 #include "api/common.h"
-#include "booking/payments.h"
 #include "http/input.h"
 
 void bo_api_payments_create(struct bo_app *app, const struct bo_request *req,
@@ -37,12 +38,11 @@ void bo_api_payments_create(struct bo_app *app, const struct bo_request *req,
     bo_api_fail(reply, err);
     return;
   }
-  bo_reply_json(reply, 201,
-                json_pack("{s:I, s:I, s:I, s:s, s:I}", "paymentId",
-                          (json_int_t)result.payment.payment_id,
-                          "reservationId",
-                          (json_int_t)result.payment.reservation_id, "amount",
-                          (json_int_t)result.payment.amount, "status",
-                          "COMPLETED", "balance",
-                          (json_int_t)result.balance_after));
+  bo_reply_json(
+      reply, 201,
+      json_pack("{s:I, s:I, s:I, s:s, s:I}", "paymentId",
+                (json_int_t)result.payment.payment_id, "reservationId",
+                (json_int_t)result.payment.reservation_id, "amount",
+                (json_int_t)result.payment.amount, "status", "COMPLETED",
+                "balance", (json_int_t)result.balance_after));
 }

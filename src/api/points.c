@@ -1,12 +1,13 @@
 /* GET /api/v1/users/{id}/points, POST .../points/charge,
  * GET .../points/history */
-#include <stdlib.h>
-#include <string.h>
+#include "booking/points.h"
 
 #include "api/api.h"
 #include "api/common.h"
-#include "booking/points.h"
 #include "http/input.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static void reply_balance(struct bo_reply *reply, int64_t user_id,
                           int64_t balance) {
@@ -53,7 +54,6 @@ void bo_api_points_charge(struct bo_app *app, const struct bo_request *req,
     reply_balance(reply, user_id, balance);
 }
 
-
 void bo_api_points_history(struct bo_app *app, const struct bo_request *req,
                            struct bo_reply *reply) {
   int64_t user_id = req->path_ids[0];
@@ -76,13 +76,13 @@ void bo_api_points_history(struct bo_app *app, const struct bo_request *req,
   json_t *items = json_array();
   for (size_t i = 0; i < list.count; i++) {
     const struct bo_point_history *h = &list.items[i];
-    json_array_append_new(
-        items, json_pack("{s:I, s:s, s:I, s:I, s:o}", "id",
-                         (json_int_t)h->history_id, "type",
-                         bo_point_type_name(h->type), "amount",
-                         (json_int_t)h->amount, "balanceAfter",
-                         (json_int_t)h->balance_after, "createdAt",
-                         bo_api_time(h->created_at_ms)));
+    json_array_append_new(items,
+                          json_pack("{s:I, s:s, s:I, s:I, s:o}", "id",
+                                    (json_int_t)h->history_id, "type",
+                                    bo_point_type_name(h->type), "amount",
+                                    (json_int_t)h->amount, "balanceAfter",
+                                    (json_int_t)h->balance_after, "createdAt",
+                                    bo_api_time(h->created_at_ms)));
   }
   free(list.items);
   bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));

@@ -7,13 +7,13 @@ static json_t *render_token(const struct bo_token_info *info) {
   char text[BO_TOKEN_TEXT_LEN + 1];
   bo_token_encode(&info->token, text);
   bool active = info->state == BO_TOKEN_ACTIVE;
-  return json_pack("{s:s, s:I, s:s, s:I, s:I, s:o}", "token", text, "userId",
-                   (json_int_t)info->user_id, "status",
-                   active ? "ACTIVE" : "WAITING", "position",
-                   (json_int_t)(active ? 0 : info->position),
-                   "estimatedWaitSeconds",
-                   (json_int_t)(active ? 0 : info->estimated_wait_seconds),
-                   "expiresAt", active ? bo_api_time(info->expires_at_ms) : json_null());
+  return json_pack(
+      "{s:s, s:I, s:s, s:I, s:I, s:o}", "token", text, "userId",
+      (json_int_t)info->user_id, "status", active ? "ACTIVE" : "WAITING",
+      "position", (json_int_t)(active ? 0 : info->position),
+      "estimatedWaitSeconds",
+      (json_int_t)(active ? 0 : info->estimated_wait_seconds), "expiresAt",
+      active ? bo_api_time(info->expires_at_ms) : json_null());
 }
 
 void bo_api_queue_issue(struct bo_app *app, const struct bo_request *req,

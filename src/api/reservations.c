@@ -1,11 +1,11 @@
 /* POST /api/v1/reservations, GET and DELETE /api/v1/reservations/{id},
  * GET /api/v1/users/{id}/reservations */
-#include <stdlib.h>
-
 #include "api/api.h"
 #include "api/common.h"
 #include "booking/holds.h"
 #include "http/input.h"
+
+#include <stdlib.h>
 
 static json_t *render(const struct bo_reservation *r) {
   return json_pack("{s:I, s:I, s:I, s:i, s:I, s:s, s:o}", "reservationId",

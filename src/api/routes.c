@@ -22,4 +22,5 @@ const struct bo_route bo_api_routes[] = {
     {"GET", "/metrics", bo_api_ops_metrics},
 };
 
-const size_t bo_api_route_count = sizeof bo_api_routes / sizeof bo_api_routes[0];
+const size_t bo_api_route_count =
+    sizeof bo_api_routes / sizeof bo_api_routes[0];

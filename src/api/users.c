@@ -1,7 +1,8 @@
 /* POST /api/v1/users */
+#include "booking/users.h"
+
 #include "api/api.h"
 #include "api/common.h"
-#include "booking/users.h"
 #include "http/input.h"
 
 void bo_api_users_create(struct bo_app *app, const struct bo_request *req,

@@ -29,9 +29,9 @@ static enum bo_store_status user_exists_tx(struct bo_store_tx *tx, void *arg) {
 enum bo_error bo_admission_issue(struct bo_app *app, int64_t user_id,
                                  struct bo_token_info *out, bool *created) {
   struct user_ctx ctx = {.user_id = user_id};
-  enum bo_error err = bo_outcome(
-      bo_store_transaction(app->store, false, user_exists_tx, &ctx),
-      BO_ERR_NOT_FOUND);
+  enum bo_error err =
+      bo_outcome(bo_store_transaction(app->store, false, user_exists_tx, &ctx),
+                 BO_ERR_NOT_FOUND);
   if (err)
     return err;
   int was_created = 0;
@@ -49,10 +49,10 @@ enum bo_error bo_admission_check(struct bo_app *app, const char *token_text,
   struct bo_token token;
   if (!bo_token_decode(token_text, &token))
     return BO_ERR_TOKEN_INVALID;
-  enum bo_error err = queue_error(
-      app->queue->driver->status(app->queue, &token,
-                                 bo_clock_now_ms(&app->clock), out),
-      BO_ERR_TOKEN_INVALID);
+  enum bo_error err =
+      queue_error(app->queue->driver->status(app->queue, &token,
+                                             bo_clock_now_ms(&app->clock), out),
+                  BO_ERR_TOKEN_INVALID);
   if (err)
     return err;
   switch (out->state) {

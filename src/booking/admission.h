@@ -4,10 +4,10 @@
 #ifndef BO_BOOKING_ADMISSION_H
 #define BO_BOOKING_ADMISSION_H
 
-#include <stdbool.h>
-
 #include "app.h"
 #include "errors.h"
+
+#include <stdbool.h>
 
 /* What a call needs its token to be. */
 enum bo_token_need {

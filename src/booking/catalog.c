@@ -1,8 +1,8 @@
 #include "booking/catalog.h"
 
-#include <stdlib.h>
-
 #include "booking/outcome.h"
+
+#include <stdlib.h>
 
 static enum bo_store_status concerts_tx(struct bo_store_tx *tx, void *arg) {
   struct bo_concert_list *out = arg;
@@ -42,9 +42,8 @@ enum bo_error bo_catalog_bookable_schedules(struct bo_app *app,
                                             struct bo_schedule_list *out) {
   *out = (struct bo_schedule_list){0};
   struct schedules_ctx ctx = {concert_id, bo_clock_now_ms(&app->clock), out};
-  return bo_outcome(
-      bo_store_transaction(app->store, false, schedules_tx, &ctx),
-      BO_ERR_NOT_FOUND);
+  return bo_outcome(bo_store_transaction(app->store, false, schedules_tx, &ctx),
+                    BO_ERR_NOT_FOUND);
 }
 
 struct seats_ctx {

@@ -2,10 +2,10 @@
 #ifndef BO_BOOKING_CATALOG_H
 #define BO_BOOKING_CATALOG_H
 
-#include <stddef.h>
-
 #include "app.h"
 #include "errors.h"
+
+#include <stddef.h>
 
 #define BO_CONCERT_NAME_MAX_CHARS 200
 #define BO_SEAT_COUNT_MAX 1000

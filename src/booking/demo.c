@@ -1,10 +1,10 @@
 #include "booking/demo.h"
 
-#include <stdlib.h>
-
 #include "booking/catalog.h"
 #include "booking/points.h"
 #include "booking/users.h"
+
+#include <stdlib.h>
 
 #define DAY_MS (24LL * 3600 * 1000)
 
@@ -46,8 +46,8 @@ enum bo_error bo_demo_load(struct bo_app *app, bool *loaded) {
           .seat_count = 50,
           .price = concerts[i].price};
     int64_t concert_id;
-    err = bo_catalog_create_concert(app, concerts[i].name, dates, 3,
-                                    &concert_id);
+    err =
+        bo_catalog_create_concert(app, concerts[i].name, dates, 3, &concert_id);
     if (err)
       return err;
   }

@@ -4,10 +4,10 @@
 #ifndef BO_BOOKING_DEMO_H
 #define BO_BOOKING_DEMO_H
 
-#include <stdbool.h>
-
 #include "app.h"
 #include "errors.h"
+
+#include <stdbool.h>
 
 /* `loaded` says whether anything was added (false: the db had concerts). */
 enum bo_error bo_demo_load(struct bo_app *app, bool *loaded);

@@ -1,9 +1,9 @@
 #include "booking/holds.h"
 
-#include <stdlib.h>
-
 #include "booking/outcome.h"
 #include "booking/reservation_state.h"
+
+#include <stdlib.h>
 
 struct reserve_ctx {
   int64_t user_id, schedule_id;
@@ -65,8 +65,9 @@ enum bo_error bo_holds_reserve(struct bo_app *app, int64_t user_id,
       .hold_ms = app->settings.hold_seconds * 1000,
       .out = out,
   };
-  enum bo_error err = bo_outcome(
-      bo_store_transaction(app->store, true, reserve_tx, &ctx), ctx.reason);
+  enum bo_store_status st =
+      bo_store_transaction(app->store, true, reserve_tx, &ctx);
+  enum bo_error err = bo_outcome(st, ctx.reason);
   if (!err)
     bo_metrics_count_hold(app->metrics);
   return err;
@@ -135,7 +136,8 @@ struct cancel_ctx {
 static enum bo_store_status cancel_tx(struct bo_store_tx *tx, void *arg) {
   struct cancel_ctx *ctx = arg;
   const struct bo_store_driver *op = bo_store_op(tx);
-  enum bo_store_status st = op->reservation_get(tx, ctx->reservation_id, ctx->out);
+  enum bo_store_status st =
+      op->reservation_get(tx, ctx->reservation_id, ctx->out);
   if (st != BO_STORE_OK) {
     ctx->reason = BO_ERR_NOT_FOUND;
     return st;
@@ -170,8 +172,9 @@ enum bo_error bo_holds_cancel(struct bo_app *app, int64_t user_id,
                            .reservation_id = reservation_id,
                            .now_ms = bo_clock_now_ms(&app->clock),
                            .out = out};
-  return bo_outcome(bo_store_transaction(app->store, true, cancel_tx, &ctx),
-                    ctx.reason);
+  enum bo_store_status st =
+      bo_store_transaction(app->store, true, cancel_tx, &ctx);
+  return bo_outcome(st, ctx.reason);
 }
 
 struct release_ctx {

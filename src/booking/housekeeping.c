@@ -1,13 +1,13 @@
 #include "booking/housekeeping.h"
 
+#include "booking/holds.h"
+#include "util/log.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
-
-#include "booking/holds.h"
-#include "util/log.h"
 
 /* Admission runs every ADMIT_INTERVAL_MS so a freed slot is taken well
  * within the promised second; the hold sweep is a bulk UPDATE and needs the

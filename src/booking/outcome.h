@@ -1,7 +1,11 @@
 /* How a rule's transaction ended, in the API's terms. A tx function keeps
  * the precise reason (say SEAT_UNAVAILABLE) in its context and returns
  * BO_STORE_CONFLICT to roll back; the store's own failures become 503
- * (transient: busy past every retry) or 500 (anything else). */
+ * (transient: busy past every retry) or 500 (anything else).
+ *
+ * Call it as two statements: st = bo_store_transaction(..., &ctx); then
+ * bo_outcome(st, ctx.reason). Written as one call, C may read ctx.reason
+ * before the transaction has run (argument order is unspecified). */
 #ifndef BO_BOOKING_OUTCOME_H
 #define BO_BOOKING_OUTCOME_H
 

@@ -1,12 +1,12 @@
 #include "booking/payments.h"
 
-#include <stdio.h>
-#include <string.h>
-
 #include "booking/admission.h"
 #include "booking/outcome.h"
 #include "booking/points.h"
 #include "booking/reservation_state.h"
+
+#include <stdio.h>
+#include <string.h>
 
 struct pay_ctx {
   int64_t user_id, reservation_id, now_ms;
@@ -61,8 +61,8 @@ static enum bo_store_status pay_tx(struct bo_store_tx *tx, void *arg) {
   enum bo_store_status st;
   if (ctx->key) {
     struct bo_idempotency_record found;
-    st = op->idempotency_get(tx, ctx->user_id, BO_IDEMPOTENCY_PAYMENT,
-                             ctx->key, &found);
+    st = op->idempotency_get(tx, ctx->user_id, BO_IDEMPOTENCY_PAYMENT, ctx->key,
+                             &found);
     if (st == BO_STORE_OK)
       return replay(tx, ctx, &found);
     if (st != BO_STORE_NOT_FOUND)
@@ -131,16 +131,16 @@ enum bo_error bo_payments_pay(struct bo_app *app,
       .reservation_id = reservation_id,
       .now_ms = bo_clock_now_ms(&app->clock),
       .may_pay = token->state == BO_TOKEN_ACTIVE,
-      .not_allowed = token->state == BO_TOKEN_WAITING
-                         ? BO_ERR_TOKEN_NOT_ACTIVE
-                         : BO_ERR_TOKEN_INVALID,
+      .not_allowed = token->state == BO_TOKEN_WAITING ? BO_ERR_TOKEN_NOT_ACTIVE
+                                                      : BO_ERR_TOKEN_INVALID,
       .key = idempotency_key,
       .out = out,
   };
   snprintf(ctx.record.fingerprint, sizeof ctx.record.fingerprint,
            "reservationId=%lld", (long long)reservation_id);
-  enum bo_error err = bo_outcome(
-      bo_store_transaction(app->store, true, pay_tx, &ctx), ctx.reason);
+  enum bo_store_status st =
+      bo_store_transaction(app->store, true, pay_tx, &ctx);
+  enum bo_error err = bo_outcome(st, ctx.reason);
   if (err)
     return err;
   /* A replay leaves the token alone: the user may be retrying an old key

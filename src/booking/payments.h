@@ -5,10 +5,10 @@
 #ifndef BO_BOOKING_PAYMENTS_H
 #define BO_BOOKING_PAYMENTS_H
 
-#include <stdbool.h>
-
 #include "app.h"
 #include "errors.h"
+
+#include <stdbool.h>
 
 struct bo_payment_result {
   struct bo_payment payment;

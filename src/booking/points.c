@@ -1,10 +1,10 @@
 #include "booking/points.h"
 
+#include "booking/outcome.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "booking/outcome.h"
 
 struct balance_ctx {
   int64_t user_id;
@@ -92,10 +92,11 @@ enum bo_error bo_points_charge(struct bo_app *app, int64_t user_id,
                            .amount = amount,
                            .now_ms = bo_clock_now_ms(&app->clock),
                            .key = idempotency_key};
-  snprintf(ctx.record.fingerprint, sizeof ctx.record.fingerprint,
-           "amount=%lld", (long long)amount);
-  enum bo_error err = bo_outcome(
-      bo_store_transaction(app->store, true, charge_tx, &ctx), ctx.reason);
+  snprintf(ctx.record.fingerprint, sizeof ctx.record.fingerprint, "amount=%lld",
+           (long long)amount);
+  enum bo_store_status st =
+      bo_store_transaction(app->store, true, charge_tx, &ctx);
+  enum bo_error err = bo_outcome(st, ctx.reason);
   *balance_after = ctx.balance_after;
   return err;
 }

@@ -11,10 +11,10 @@
 #ifndef BO_BOOKING_RESERVATION_STATE_H
 #define BO_BOOKING_RESERVATION_STATE_H
 
+#include "store/store.h"
+
 #include <stdbool.h>
 #include <stdint.h>
-
-#include "store/store.h"
 
 bool bo_reservation_transition_allowed(enum bo_reservation_status from,
                                        enum bo_reservation_status to);

@@ -6,13 +6,13 @@
 #ifndef BO_HTTP_INPUT_H
 #define BO_HTTP_INPUT_H
 
+#include "http/reply.h"
+#include "http/request.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "http/reply.h"
-#include "http/request.h"
 
 enum bo_field_type {
   BO_FIELD_INT,    /* out: int64_t *; min..max inclusive */

@@ -4,15 +4,15 @@
 #ifndef BO_HTTP_REPLY_H
 #define BO_HTTP_REPLY_H
 
+#include "errors.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
-#include "errors.h"
-
 struct bo_reply {
-  int status;               /* 0 until a handler answers */
-  json_t *json;             /* owned; serialised when sent */
-  char *text;               /* owned; a non-JSON body (metrics) */
+  int status;   /* 0 until a handler answers */
+  json_t *json; /* owned; serialised when sent */
+  char *text;   /* owned; a non-JSON body (metrics) */
   size_t text_len;
   const char *content_type; /* a static string */
   enum bo_error error;      /* BO_OK unless an error reply; for logs */
@@ -30,8 +30,8 @@ void bo_reply_error(struct bo_reply *reply, enum bo_error err,
     __attribute__((format(printf, 3, 4)));
 
 /* Takes ownership of `text` (malloc'd). */
-void bo_reply_text(struct bo_reply *reply, int status,
-                   const char *content_type, char *text, size_t len);
+void bo_reply_text(struct bo_reply *reply, int status, const char *content_type,
+                   char *text, size_t len);
 
 /* Frees what the reply owns and empties it. */
 void bo_reply_clear(struct bo_reply *reply);

@@ -1,14 +1,15 @@
 /* One route table: {method, pattern, handler}. Patterns are literal
  * segments and "{id}" segments (positive 64-bit integers). An unknown path is
- * 404, a known path with another method 405 (with Allow), a malformed id 400. */
+ * 404, a known path with another method 405 (with Allow), a malformed id 400.
+ */
 #ifndef BO_HTTP_ROUTER_H
 #define BO_HTTP_ROUTER_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "http/reply.h"
 #include "http/request.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 struct bo_app;
 

@@ -4,10 +4,10 @@
 #ifndef BO_HTTP_SERVER_H
 #define BO_HTTP_SERVER_H
 
+#include "http/router.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "http/router.h"
 
 #define BO_HTTP_BODY_MAX (64 * 1024)
 

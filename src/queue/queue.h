@@ -22,10 +22,10 @@
 #ifndef BO_QUEUE_QUEUE_H
 #define BO_QUEUE_QUEUE_H
 
+#include "util/token.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "util/token.h"
 
 enum bo_queue_status {
   BO_QUEUE_OK = 0,

@@ -38,7 +38,8 @@ enum bo_store_status {
 
 /* ---- rows --------------------------------------------------------------- */
 
-#define BO_NAME_MAX_BYTES 801 /* 200 characters of up to 4 UTF-8 bytes + NUL */
+#define BO_NAME_MAX_BYTES 801 /* 200 characters of up to 4 UTF-8 bytes + NUL   \
+                               */
 
 struct bo_user {
   int64_t user_id;
@@ -97,9 +98,9 @@ struct bo_point_history {
   int64_t history_id;
   int64_t user_id;
   enum bo_point_type type;
-  int64_t amount;        /* always > 0; the type gives the direction */
+  int64_t amount; /* always > 0; the type gives the direction */
   int64_t balance_after;
-  int64_t payment_id;    /* the payment a USE row pays for, else 0 */
+  int64_t payment_id; /* the payment a USE row pays for, else 0 */
   int64_t created_at_ms;
 };
 
@@ -129,10 +130,10 @@ struct bo_idempotency_record {
 };
 
 /* A list the driver allocates with malloc; the caller frees `items`. */
-#define BO_STORE_LIST(name, type)                                             \
-  struct name {                                                               \
-    type *items;                                                              \
-    size_t count;                                                             \
+#define BO_STORE_LIST(name, type)                                              \
+  struct name {                                                                \
+    type *items;                                                               \
+    size_t count;                                                              \
   }
 BO_STORE_LIST(bo_concert_list, struct bo_concert);
 BO_STORE_LIST(bo_schedule_list, struct bo_schedule);
@@ -183,9 +184,9 @@ struct bo_store_driver {
                                              int64_t history_id,
                                              struct bo_point_history *out);
   /* Newest first. */
-  enum bo_store_status (*points_history_list)(struct bo_store_tx *tx,
-                                              int64_t user_id, int limit,
-                                              struct bo_point_history_list *out);
+  enum bo_store_status (*points_history_list)(
+      struct bo_store_tx *tx, int64_t user_id, int limit,
+      struct bo_point_history_list *out);
 
   /* idempotency */
   enum bo_store_status (*idempotency_get)(struct bo_store_tx *tx,
@@ -208,8 +209,7 @@ struct bo_store_driver {
                                           int64_t concert_id,
                                           int64_t starts_at_ms,
                                           int32_t seat_count, int64_t price,
-                                          int64_t now_ms,
-                                          int64_t *schedule_id);
+                                          int64_t now_ms, int64_t *schedule_id);
   enum bo_store_status (*concert_list)(struct bo_store_tx *tx,
                                        struct bo_concert_list *out);
   enum bo_store_status (*concert_get)(struct bo_store_tx *tx,
@@ -255,8 +255,7 @@ struct bo_store_driver {
                                           struct bo_reservation *out);
   /* Newest first. */
   enum bo_store_status (*reservation_list_by_user)(
-      struct bo_store_tx *tx, int64_t user_id,
-      struct bo_reservation_list *out);
+      struct bo_store_tx *tx, int64_t user_id, struct bo_reservation_list *out);
   /* One conditional UPDATE: from -> to, only if the row is in `from` and, when
    * live_at_ms > 0, its expiry is after live_at_ms. CONFLICT when no row
    * matched (NOT_FOUND if the id does not exist). */
@@ -295,9 +294,10 @@ struct bo_store {
 struct bo_store *bo_store_open(const char *url, char *error, size_t error_size);
 void bo_store_close(struct bo_store *store);
 
-static inline enum bo_store_status
-bo_store_transaction(struct bo_store *store, bool write, bo_store_tx_fn fn,
-                     void *ctx) {
+static inline enum bo_store_status bo_store_transaction(struct bo_store *store,
+                                                        bool write,
+                                                        bo_store_tx_fn fn,
+                                                        void *ctx) {
   return store->driver->transaction(store, write, fn, ctx);
 }
 
@@ -307,7 +307,8 @@ struct bo_store_tx {
   const struct bo_store_driver *driver;
 };
 
-static inline const struct bo_store_driver *bo_store_op(struct bo_store_tx *tx) {
+static inline const struct bo_store_driver *
+bo_store_op(struct bo_store_tx *tx) {
   return tx->driver;
 }
 

@@ -19,8 +19,8 @@ bool bo_token_decode(const char *text, struct bo_token *out) {
     return false;
   size_t len = 0;
   const char *end = NULL;
-  if (sodium_base642bin(out->bytes, sizeof out->bytes, text,
-                        BO_TOKEN_TEXT_LEN, NULL, &len, &end,
+  if (sodium_base642bin(out->bytes, sizeof out->bytes, text, BO_TOKEN_TEXT_LEN,
+                        NULL, &len, &end,
                         sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
     return false;
   /* 22 characters carry 132 bits; the last 4 must be zero, or two texts

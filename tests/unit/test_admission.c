@@ -1,14 +1,18 @@
 /* Admission: tokens, the activeMax bound and expiry of active time, through
  * booking/admission.c and the housekeeping pass. */
-#include <criterion/criterion.h>
-
 #include "booking/admission.h"
 #include "booking/housekeeping.h"
 #include "support/app_fixture.h"
 
+#include <criterion/criterion.h>
+
 static struct app_fixture fx;
-static void setup(void) { app_fixture_open(&fx, 2); }
-static void teardown(void) { app_fixture_close(&fx); }
+static void setup(void) {
+  app_fixture_open(&fx, 2);
+}
+static void teardown(void) {
+  app_fixture_close(&fx);
+}
 TestSuite(admission, .init = setup, .fini = teardown);
 
 static enum bo_error check(const struct bo_token_info *info,
@@ -66,13 +70,16 @@ Test(admission, forged_and_malformed_tokens_are_invalid) {
 Test(admission, active_time_runs_out_and_the_next_is_admitted) {
   struct bo_token_info a, b, c, seen;
   bool created;
-  cr_assert_eq(bo_admission_issue(&fx.app, fixture_user(&fx, "a", 0), &a,
-                                  &created), BO_OK);
+  cr_assert_eq(
+      bo_admission_issue(&fx.app, fixture_user(&fx, "a", 0), &a, &created),
+      BO_OK);
   app_fixture_advance(&fx, 1000);
-  cr_assert_eq(bo_admission_issue(&fx.app, fixture_user(&fx, "b", 0), &b,
-                                  &created), BO_OK);
-  cr_assert_eq(bo_admission_issue(&fx.app, fixture_user(&fx, "c", 0), &c,
-                                  &created), BO_OK);
+  cr_assert_eq(
+      bo_admission_issue(&fx.app, fixture_user(&fx, "b", 0), &b, &created),
+      BO_OK);
+  cr_assert_eq(
+      bo_admission_issue(&fx.app, fixture_user(&fx, "c", 0), &c, &created),
+      BO_OK);
   cr_assert_eq(c.state, BO_TOKEN_WAITING);
   /* a's 600 s run out; it is gone at once, c is let in by the next pass. */
   app_fixture_advance(&fx, 600 * 1000 - 1000);

@@ -1,19 +1,23 @@
 /* Holds: the rules of booking/holds.c on a real SQLite store and a clock
  * moved by hand. */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-
 #include "booking/catalog.h"
 #include "booking/holds.h"
 #include "booking/housekeeping.h"
 #include "booking/reservation_state.h"
 #include "support/app_fixture.h"
 
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
 #define HOUR_MS (3600 * 1000LL)
 
 static struct app_fixture fx;
-static void setup(void) { app_fixture_open(&fx, 100); }
-static void teardown(void) { app_fixture_close(&fx); }
+static void setup(void) {
+  app_fixture_open(&fx, 100);
+}
+static void teardown(void) {
+  app_fixture_close(&fx);
+}
 TestSuite(holds, .init = setup, .fini = teardown);
 
 static enum bo_seat_status seat_status(int64_t schedule_id, int number) {

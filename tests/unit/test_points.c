@@ -1,13 +1,17 @@
 /* Points: charges, limits, history and idempotency keys. */
-#include <criterion/criterion.h>
-#include <stdlib.h>
-
 #include "booking/points.h"
 #include "support/app_fixture.h"
 
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
 static struct app_fixture fx;
-static void setup(void) { app_fixture_open(&fx, 10); }
-static void teardown(void) { app_fixture_close(&fx); }
+static void setup(void) {
+  app_fixture_open(&fx, 10);
+}
+static void teardown(void) {
+  app_fixture_close(&fx);
+}
 TestSuite(points, .init = setup, .fini = teardown);
 
 Test(points, new_user_has_zero_and_charges_add_up) {

@@ -1,16 +1,16 @@
 #include "support/app_fixture.h"
 
+#include "booking/admission.h"
+#include "booking/catalog.h"
+#include "booking/points.h"
+#include "booking/users.h"
+
 #include <criterion/criterion.h>
 #include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#include "booking/admission.h"
-#include "booking/catalog.h"
-#include "booking/points.h"
-#include "booking/users.h"
 
 static int64_t fake_now(void *ctx) {
   return ((struct app_fixture *)ctx)->now_ms;
@@ -78,9 +78,9 @@ int64_t fixture_schedule(struct app_fixture *fx, int64_t starts_in_ms,
                               .seat_count = seats,
                               .price = price};
   int64_t concert_id;
-  cr_assert_eq(bo_catalog_create_concert(&fx->app, "test concert", &s, 1,
-                                         &concert_id),
-               BO_OK);
+  cr_assert_eq(
+      bo_catalog_create_concert(&fx->app, "test concert", &s, 1, &concert_id),
+      BO_OK);
   return s.schedule_id;
 }
 

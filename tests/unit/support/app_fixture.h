@@ -4,9 +4,9 @@
 #ifndef BO_TEST_APP_FIXTURE_H
 #define BO_TEST_APP_FIXTURE_H
 
-#include <stdint.h>
-
 #include "app.h"
+
+#include <stdint.h>
 
 struct app_fixture {
   struct bo_app app;
