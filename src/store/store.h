@@ -38,8 +38,8 @@ enum bo_store_status {
 
 /* ---- rows --------------------------------------------------------------- */
 
-#define BO_NAME_MAX_BYTES 801 /* 200 characters of up to 4 UTF-8 bytes + NUL   \
-                               */
+/* 200 characters of up to 4 UTF-8 bytes, and the NUL. */
+#define BO_NAME_MAX_BYTES 801
 
 struct bo_user {
   int64_t user_id;
