@@ -121,6 +121,14 @@ void bo_api_fail(struct bo_reply *reply, enum bo_error err) {
   bo_reply_error(reply, err, "%s", standard_detail(err));
 }
 
+void bo_api_fail_about(struct bo_reply *reply, enum bo_error err,
+                       const char *what, int64_t id) {
+  if (err == BO_ERR_NOT_FOUND)
+    bo_reply_error(reply, err, "no %s with id %lld", what, (long long)id);
+  else
+    bo_api_fail(reply, err);
+}
+
 json_t *bo_api_time(int64_t ms) {
   char text[BO_TIME_TEXT_SIZE];
   bo_time_format(ms, text);

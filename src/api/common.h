@@ -30,6 +30,10 @@ bool bo_api_idempotency_key(const struct bo_request *req, const char **key,
 /* Answers `err` with its standard detail sentence. */
 void bo_api_fail(struct bo_reply *reply, enum bo_error err);
 
+/* The same, but a NOT_FOUND names what was missing: "no concert with id 7". */
+void bo_api_fail_about(struct bo_reply *reply, enum bo_error err,
+                       const char *what, int64_t id);
+
 /* An RFC 3339 string. */
 json_t *bo_api_time(int64_t ms);
 

@@ -32,13 +32,8 @@ void bo_api_concerts_schedules(struct bo_app *app, const struct bo_request *req,
   int64_t concert_id = req->path_ids[0];
   struct bo_schedule_list list;
   enum bo_error err = bo_catalog_bookable_schedules(app, concert_id, &list);
-  if (err == BO_ERR_NOT_FOUND) {
-    bo_reply_error(reply, err, "no concert with id %lld",
-                   (long long)concert_id);
-    return;
-  }
   if (err) {
-    bo_api_fail(reply, err);
+    bo_api_fail_about(reply, err, "concert", concert_id);
     return;
   }
   json_t *items = json_array();
@@ -64,13 +59,8 @@ void bo_api_schedules_seats(struct bo_app *app, const struct bo_request *req,
   int64_t schedule_id = req->path_ids[0];
   struct bo_seat_list list;
   enum bo_error err = bo_catalog_seats(app, schedule_id, &list);
-  if (err == BO_ERR_NOT_FOUND) {
-    bo_reply_error(reply, err, "no schedule with id %lld",
-                   (long long)schedule_id);
-    return;
-  }
   if (err) {
-    bo_api_fail(reply, err);
+    bo_api_fail_about(reply, err, "schedule", schedule_id);
     return;
   }
   json_t *items = json_array();

@@ -29,13 +29,8 @@ void bo_api_payments_create(struct bo_app *app, const struct bo_request *req,
   struct bo_payment_result result;
   enum bo_error err =
       bo_payments_pay(app, &token, reservation_id, key, &result);
-  if (err == BO_ERR_NOT_FOUND) {
-    bo_reply_error(reply, err, "no reservation with id %lld",
-                   (long long)reservation_id);
-    return;
-  }
   if (err) {
-    bo_api_fail(reply, err);
+    bo_api_fail_about(reply, err, "reservation", reservation_id);
     return;
   }
   bo_reply_json(

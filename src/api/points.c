@@ -16,20 +16,12 @@ static void reply_balance(struct bo_reply *reply, int64_t user_id,
                           "balance", (json_int_t)balance));
 }
 
-static void fail_user(struct bo_reply *reply, enum bo_error err,
-                      int64_t user_id) {
-  if (err == BO_ERR_NOT_FOUND)
-    bo_reply_error(reply, err, "no user with id %lld", (long long)user_id);
-  else
-    bo_api_fail(reply, err);
-}
-
 void bo_api_points_balance(struct bo_app *app, const struct bo_request *req,
                            struct bo_reply *reply) {
   int64_t user_id = req->path_ids[0], balance = 0;
   enum bo_error err = bo_points_balance(app, user_id, &balance);
   if (err)
-    fail_user(reply, err, user_id);
+    bo_api_fail_about(reply, err, "user", user_id);
   else
     reply_balance(reply, user_id, balance);
 }
@@ -49,7 +41,7 @@ void bo_api_points_charge(struct bo_app *app, const struct bo_request *req,
   json_decref(root);
   enum bo_error err = bo_points_charge(app, user_id, amount, key, &balance);
   if (err)
-    fail_user(reply, err, user_id);
+    bo_api_fail_about(reply, err, "user", user_id);
   else
     reply_balance(reply, user_id, balance);
 }
@@ -70,7 +62,7 @@ void bo_api_points_history(struct bo_app *app, const struct bo_request *req,
   struct bo_point_history_list list;
   enum bo_error err = bo_points_history(app, user_id, (int)limit, &list);
   if (err) {
-    fail_user(reply, err, user_id);
+    bo_api_fail_about(reply, err, "user", user_id);
     return;
   }
   json_t *items = json_array();

@@ -29,10 +29,8 @@ void bo_api_queue_issue(struct bo_app *app, const struct bo_request *req,
   struct bo_token_info info;
   bool created = false;
   enum bo_error err = bo_admission_issue(app, user_id, &info, &created);
-  if (err == BO_ERR_NOT_FOUND)
-    bo_reply_error(reply, err, "no user with id %lld", (long long)user_id);
-  else if (err)
-    bo_api_fail(reply, err);
+  if (err)
+    bo_api_fail_about(reply, err, "user", user_id);
   else
     bo_reply_json(reply, created ? 201 : 200, render_token(&info));
 }

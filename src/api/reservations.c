@@ -79,12 +79,8 @@ void bo_api_reservations_of_user(struct bo_app *app,
   int64_t user_id = req->path_ids[0];
   struct bo_reservation_list list;
   enum bo_error err = bo_holds_list(app, user_id, &list);
-  if (err == BO_ERR_NOT_FOUND) {
-    bo_reply_error(reply, err, "no user with id %lld", (long long)user_id);
-    return;
-  }
   if (err) {
-    bo_api_fail(reply, err);
+    bo_api_fail_about(reply, err, "user", user_id);
     return;
   }
   json_t *items = json_array();
