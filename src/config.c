@@ -70,6 +70,9 @@ static const struct setting settings_table[] = {
     {"active_seconds", "BOXOFFICE_ACTIVE_SECONDS", "--active-seconds", KIND_INT,
      "600", 1, 86400, FIELD(active_seconds), "N",
      "how long a queue token stays ACTIVE"},
+    {"idle_seconds", "BOXOFFICE_IDLE_SECONDS", "--idle-seconds", KIND_INT,
+     "120", 1, 86400, FIELD(idle_seconds), "N",
+     "a waiting user who stops polling this long leaves the line"},
     {"admin_token", "BOXOFFICE_ADMIN_TOKEN", "--admin-token", KIND_SECRET, NULL,
      1, 255, FIELD(admin_token), "SECRET",
      "admin API secret (Authorization: Bearer); unset turns the admin API\n"

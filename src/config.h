@@ -19,6 +19,7 @@ struct bo_settings {
   int64_t hold_seconds;
   int64_t active_max;
   int64_t active_seconds;
+  int64_t idle_seconds; /* WAITING tokens unpolled this long leave the line */
   /* Empty means unset: the admin API answers 403 ADMIN_DISABLED. */
   char admin_token[256];
   int64_t threads; /* HTTP worker threads */

@@ -100,6 +100,7 @@ int main(int argc, char **argv) {
   struct bo_queue_settings queue_settings = {
       .active_max = app.settings.active_max,
       .active_ms = app.settings.active_seconds * 1000,
+      .idle_ms = app.settings.idle_seconds * 1000,
       .spent_keep_ms = SPENT_TOKEN_KEEP_MS,
   };
   app.queue = bo_queue_open(app.settings.queue_url, &queue_settings, error,

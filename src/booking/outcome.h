@@ -21,6 +21,7 @@ static inline enum bo_error bo_outcome(enum bo_store_status status,
   case BO_STORE_CONFLICT:
     return reason != BO_OK ? reason : BO_ERR_INTERNAL;
   case BO_STORE_TRANSIENT:
+  case BO_STORE_UNAVAILABLE:
     return BO_ERR_UNAVAILABLE;
   case BO_STORE_FAILED:
     break;

@@ -10,6 +10,8 @@
  *  - a token issued while there is room and nobody waits is ACTIVE at once;
  *  - an ACTIVE token whose time ran out is gone at read time (status says
  *    NOT_FOUND) whether or not admit() has run yet;
+ *  - a WAITING token not asked about (status) for idle_ms leaves the line,
+ *    so abandoned places do not hold it up; it then reads NOT_FOUND;
  *  - a token that left through bo_queue_leave() (its payment completed)
  *    reads SPENT for spent_keep_ms, so a payment retried with its
  *    idempotency key can still be matched to its user; SPENT is not live:
@@ -54,6 +56,7 @@ struct bo_queue_settings {
   int64_t active_max;
   int64_t active_ms;     /* how long a token stays ACTIVE */
   int64_t spent_keep_ms; /* how long a SPENT token is remembered */
+  int64_t idle_ms;       /* a WAITING token unpolled this long leaves */
 };
 
 struct bo_queue;
@@ -66,7 +69,8 @@ struct bo_queue_driver {
   enum bo_queue_status (*join)(struct bo_queue *queue, int64_t user_id,
                                int64_t now_ms, struct bo_token_info *out,
                                int *created);
-  /* NOT_FOUND for an unknown token or an ACTIVE one whose time ran out. */
+  /* NOT_FOUND for an unknown token or an ACTIVE one whose time ran out.
+   * Asking about a WAITING token also marks it as still wanted (idle_ms). */
   enum bo_queue_status (*status)(struct bo_queue *queue,
                                  const struct bo_token *token, int64_t now_ms,
                                  struct bo_token_info *out);

@@ -33,7 +33,11 @@ enum bo_store_status {
   BO_STORE_NOT_FOUND, /* the row the operation names does not exist */
   BO_STORE_CONFLICT,  /* a condition or a unique key said no */
   BO_STORE_TRANSIENT, /* busy / serialization failure: retried, then given up */
-  BO_STORE_FAILED,    /* anything else: a bug, a full disk, a lost database */
+  /* The database cannot be reached (connection refused or lost, timed out).
+   * Not retried inside the request: the caller answers 503 at once, and the
+   * driver reconnects on a later call. */
+  BO_STORE_UNAVAILABLE,
+  BO_STORE_FAILED, /* anything else: a bug, a full disk, a corrupt file */
 };
 
 /* ---- rows --------------------------------------------------------------- */

@@ -27,6 +27,7 @@ void app_fixture_open(struct app_fixture *fx, int64_t active_max) {
   s->hold_seconds = 300;
   s->active_max = active_max;
   s->active_seconds = 600;
+  s->idle_seconds = 120;
   fx->app.clock = (struct bo_clock){.now_ms = fake_now, .ctx = fx};
 
   char error[256] = "";
@@ -35,6 +36,7 @@ void app_fixture_open(struct app_fixture *fx, int64_t active_max) {
   cr_assert_eq(fx->app.store->driver->migrate(fx->app.store), BO_STORE_OK);
   struct bo_queue_settings qs = {.active_max = active_max,
                                  .active_ms = s->active_seconds * 1000,
+                                 .idle_ms = s->idle_seconds * 1000,
                                  .spent_keep_ms = 3600 * 1000};
   fx->app.queue = bo_queue_open(s->queue_url, &qs, error, sizeof error);
   cr_assert_not_null(fx->app.queue, "queue: %s", error);
