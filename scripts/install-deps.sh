@@ -11,6 +11,9 @@ packages=(
   libsqlite3-dev sqlite3  # embedded store
   libsodium-dev       # random tokens, constant-time compare, hashing
   libcriterion-dev    # unit tests
+  libpq-dev           # PostgreSQL client (scale-out store)
+  libhiredis-dev      # Redis client (scale-out queue)
+  postgresql redis-server  # real servers the tests start in a temp folder
   libcurl4-openssl-dev  # HTTP client of the integration tests
   clang-format        # the formatting check of scripts/test.sh
 )

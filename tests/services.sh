@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Throwaway PostgreSQL and Redis servers for the tests, each in a folder of
+# its own, on its own port, never the machine's default ones.
+#
+#   tests/services.sh run CMD [ARG...]   start both in a fresh temporary folder,
+#                                        export their addresses, run CMD, stop
+#                                        both (also when CMD fails), exit as CMD
+#   tests/services.sh start-pg DIR       initdb (first time) + start; prints the URL
+#   tests/services.sh stop-pg DIR        fast shutdown, data kept
+#   tests/services.sh start-redis DIR    start (port kept in DIR/port); prints the URL
+#   tests/services.sh stop-redis DIR     shutdown without saving, data kept in DIR
+#
+# `run` exports BOXOFFICE_TEST_PG (a libpq URL of the `postgres` database, for
+# creating one database per test) and BOXOFFICE_TEST_REDIS (redis://host:port).
+#
+# PostgreSQL refuses to run as root, and CI runs as root: then the cluster is
+# owned by and run as the `postgres` system user (from the postgresql package)
+# or, failing that, `nobody`. fsync and synchronous_commit stay at their
+# defaults (on) so that durability tests mean something.
+set -euo pipefail
+
+pg_bin="$(pg_config --bindir 2>/dev/null || true)"
+[ -x "$pg_bin/initdb" ] || pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+
+as_pg_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    local user=postgres
+    id "$user" >/dev/null 2>&1 || user=nobody
+    runuser -u "$user" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  # A random high port that nothing answers on; a race with another starter
+  # is covered by the retries in the start functions.
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+start_pg() {
+  local dir="$1"
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    local user=postgres
+    id "$user" >/dev/null 2>&1 || user=nobody
+    chown "$user" "$dir"
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    as_pg_owner "$pg_bin/initdb" -D "$dir/data" -U postgres -A trust -N \
+      --locale=C.UTF-8 -E UTF8 >"$dir/initdb.log" 2>&1
+  fi
+  local port
+  [ -f "$dir/port" ] && port="$(cat "$dir/port")" || port="$(free_port)"
+  for _ in 1 2 3; do
+    if as_pg_owner "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" \
+      start >/dev/null 2>&1; then
+      echo "$port" >"$dir/port"
+      echo "postgres://postgres@127.0.0.1:$port/postgres"
+      return 0
+    fi
+    port="$(free_port)"
+  done
+  echo "services: PostgreSQL did not start; see $dir/server.log" >&2
+  cat "$dir/server.log" >&2 || true
+  return 1
+}
+
+stop_pg() {
+  local dir="$1"
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  as_pg_owner "$pg_bin/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+}
+
+start_redis() {
+  local dir="$1"
+  mkdir -p "$dir"
+  local port
+  [ -f "$dir/port" ] && port="$(cat "$dir/port")" || port="$(free_port)"
+  for _ in 1 2 3; do
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
+      --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+      --save "" --appendonly yes --appendfsync everysec >/dev/null
+    for _ in $(seq 1 50); do
+      if redis-cli -p "$port" ping >/dev/null 2>&1; then
+        echo "$port" >"$dir/port"
+        echo "redis://127.0.0.1:$port"
+        return 0
+      fi
+      sleep 0.1
+    done
+    port="$(free_port)"
+  done
+  echo "services: Redis did not start; see $dir/redis.log" >&2
+  return 1
+}
+
+stop_redis() {
+  local dir="$1"
+  [ -f "$dir/port" ] || return 0
+  redis-cli -p "$(cat "$dir/port")" shutdown nosave >/dev/null 2>&1 || true
+  for _ in $(seq 1 50); do
+    [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null || return 0
+    sleep 0.1
+  done
+}
+
+services_dir=""
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+  [ -n "$services_dir" ] || return 0
+  stop_pg "$services_dir/pg"
+  stop_redis "$services_dir/redis"
+  rm -rf "$services_dir"
+}
+
+run() {
+  services_dir="$(mktemp -d /tmp/bo-services-XXXXXX)"
+  chmod 755 "$services_dir"
+  trap cleanup EXIT
+  BOXOFFICE_TEST_PG="$(start_pg "$services_dir/pg")"
+  BOXOFFICE_TEST_REDIS="$(start_redis "$services_dir/redis")"
+  export BOXOFFICE_TEST_PG BOXOFFICE_TEST_REDIS
+  local rc=0
+  "$@" || rc=$?
+  return "$rc"
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+run) run "$@" ;;
+start-pg) start_pg "$1" ;;
+stop-pg) stop_pg "$1" ;;
+start-redis) start_redis "$1" ;;
+stop-redis) stop_redis "$1" ;;
+*)
+  echo "usage: tests/services.sh run CMD... | start-pg DIR | stop-pg DIR | start-redis DIR | stop-redis DIR" >&2
+  exit 2
+  ;;
+esac
