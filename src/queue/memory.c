@@ -1,7 +1,7 @@
 /* The in-process waiting line: the embedded default's queue driver.
  *
- * Data. Every token is one 40-byte entry in a chunked slab, named by a
- * 32-bit index (memory_slab.c). Four structures point at entries:
+ * Data. Every token is one 48-byte entry in a chunked slab, named by a
+ * 32-bit index (memory_slab.c). Five structures point at entries:
  *  - by_token: open-addressing table, token bytes -> entry (every token
  *    still remembered: WAITING, ACTIVE, SPENT);
  *  - by_user: open-addressing table, user id -> entry, live tokens only
@@ -10,6 +10,9 @@
  *    (memory_table.c);
  *  - line: WAITING entries in a ring indexed by sequence number, with a
  *    Fenwick tree counting who is still waiting (memory_line.c);
+ *  - idle: the same WAITING entries again, in the order they were last
+ *    seen, as a doubly linked list threaded through the entries
+ *    (memory_idle.c);
  *  - deadlines: a min-heap of ACTIVE entries by expires_at and SPENT entries
  *    by the time they are forgotten (memory_heap.c).
  * Plus a 60-bucket meter of admissions out of the line (memory_meter.c).
@@ -18,17 +21,31 @@
  * One step. Every operation that carries a time (join, status, leave,
  * admit) first runs step(now): pop every due deadline (expired ACTIVE
  * tokens are forgotten, freeing their slots; SPENT tokens older than
- * spent_keep_ms are forgotten), then move the front of the line to ACTIVE
- * while fewer than active_max are ACTIVE. So an expired token reads
- * NOT_FOUND and its slot is refilled at the very next call, whether or not
- * the housekeeping thread has run admit() yet.
+ * spent_keep_ms are forgotten), then forget every WAITING token last seen
+ * idle_ms or more ago (it leaves a hole in the line), then move the front
+ * of the line to ACTIVE while fewer than active_max are ACTIVE. So an
+ * expired or abandoned token reads NOT_FOUND and its slot or place is given
+ * up at the very next call, whether or not the housekeeping thread has run
+ * admit() yet; and a place abandoned by the time a slot frees is dropped,
+ * not admitted.
+ *
+ * Being seen. A WAITING token is seen when it is created, when its user
+ * joins again, and when status() asks about it (after the step, so a token
+ * already idle_ms unseen is gone, not revived). Seeing moves it to the
+ * tail of the idle list. idle_ms is one constant, so the list's order is
+ * also the order in which tokens fall due: the step pops from the head
+ * while the head is due. ACTIVE and SPENT tokens are never in that list;
+ * their end comes from the deadline heap alone. A user whose token was
+ * dropped holds nothing any more and joins again at the back. A clock that
+ * steps back can make a place last longer than idle_ms, never shorter
+ * (memory_idle.c).
  *
  * Why FIFO holds. Sequence numbers are handed out in the order joins take
  * the lock; the only way out of the line into ACTIVE is step(), which takes
  * the front (lowest sequence) each time. A rebuild of the ring renumbers
- * but keeps the order. A token that leaves from the middle only leaves a
- * hole; nobody overtakes anybody. A join goes straight to ACTIVE only when
- * the line is empty, so it overtakes no one either.
+ * but keeps the order. A token that leaves from the middle (leave() or
+ * idle) only leaves a hole; nobody overtakes anybody. A join goes straight
+ * to ACTIVE only when the line is empty, so it overtakes no one either.
  *
  * Why at most active_max are ACTIVE. `active` counts ACTIVE entries and
  * changes only under the lock: +1 in activate(), which both callers do
@@ -38,18 +55,23 @@
  * someone waits" half of the promise.
  *
  * Cost (n = entries remembered; amortised, average for hash lookups):
- *  join, status, leave: O(1) lookups + O(log n) position (Fenwick sum) +
- *    O(log n) per deadline that fell due or token admitted meanwhile;
- *  admit: O(log n) per token forgotten or admitted; O(1) when none;
+ *  join, status, leave: O(1) lookups + O(1) idle-list move + O(log n)
+ *    position (Fenwick sum) + O(log n) per deadline that fell due, idle
+ *    token dropped or token admitted meanwhile (finding an idle token is
+ *    O(1), at the list's head; taking it out of the Fenwick tree is the
+ *    log);
+ *  admit: O(log n) per token forgotten, dropped or admitted; O(1) when
+ *    none;
  *  stats, ping: O(1). Ring and table growth is by doubling, amortised O(1).
  *
- * Bytes per waiting token, at 1,000,000 waiting: the entry, 40 (+ at most
- * one partly used 160 KiB chunk); two tables of 4-byte slots at most 3/4
- * full, 2 x 4 / load = 10.7-21.3 (8.4 each at exactly 2^21 slots); ring and
- * Fenwick tree, 8 per slot, 8-24. About 65 bytes at 1e6 (2^20 ring slots,
- * 2^21 table slots), at worst ~85 while growing; the test prints the
- * measured figure. Memory is not returned when the line drains, except by
- * the ring (the slab keeps its high-water mark; see memory_slab.c). */
+ * Bytes per waiting token, at 1,000,000 waiting: the entry, 48 (+ at most
+ * one partly used 192 KiB chunk; the idle list lives inside it); two
+ * tables of 4-byte slots at most 3/4 full, 2 x 4 / load = 10.7-21.3 (8.4
+ * each at exactly 2^21 slots); ring and Fenwick tree, 8 per slot, 8-24.
+ * About 73 bytes at 1e6 (2^20 ring slots, 2^21 table slots), at worst ~93
+ * while growing; the test prints the measured figure and fails above 128.
+ * Memory is not returned when the line drains, except by the ring (the
+ * slab keeps its high-water mark; see memory_slab.c). */
 #include "queue/memory_internal.h"
 
 #include <pthread.h>
@@ -72,6 +94,7 @@ struct bo_memq {
   struct bo_memq_table by_token;
   struct bo_memq_table by_user;
   struct bo_memq_line line;
+  struct bo_memq_idle idle;
   struct bo_memq_heap deadlines;
   struct bo_memq_meter meter;
   int64_t active;
@@ -92,6 +115,31 @@ static void bo_memq_forget(struct bo_memq *q, uint32_t index) {
   }
   bo_memq_table_remove(&q->by_token, &q->slab, index);
   bo_memq_slab_free(&q->slab, index);
+}
+
+/* Takes a WAITING entry out of the line and the idle list; the caller
+ * gives it its next state. */
+static void bo_memq_unwait(struct bo_memq *q, uint32_t index) {
+  bo_memq_line_remove(&q->line, &q->slab, index);
+  bo_memq_idle_remove(&q->idle, &q->slab, index);
+}
+
+/* Forgets WAITING entries nobody asked about for idle_ms (0: never). The
+ * idle list is in last-seen order, so the due ones are its head. */
+static void bo_memq_drop_idle(struct bo_memq *q, int64_t now_ms) {
+  if (q->settings.idle_ms == 0)
+    return;
+  for (;;) {
+    uint32_t oldest = bo_memq_idle_oldest(&q->idle);
+    if (oldest == BO_MEMQ_NONE ||
+        bo_memq_at(&q->slab, oldest)->u.waiting.seen_ms + q->settings.idle_ms >
+            now_ms)
+      return;
+    bo_memq_unwait(q, oldest);
+    bo_memq_table_remove(&q->by_user, &q->slab, oldest);
+    bo_memq_table_remove(&q->by_token, &q->slab, oldest);
+    bo_memq_slab_free(&q->slab, oldest);
+  }
 }
 
 /* The one way into ACTIVE. Heap room must be reserved. */
@@ -124,7 +172,7 @@ static int64_t bo_memq_admit_ready(struct bo_memq *q, int64_t now_ms) {
     if (bo_memq_heap_reserve(&q->deadlines, 1) != 0)
       break;
     uint32_t index = bo_memq_line_front(&q->line);
-    bo_memq_line_remove(&q->line, &q->slab, index);
+    bo_memq_unwait(q, index);
     bo_memq_activate(q, index, now_ms);
     /* Only admissions out of the line measure how fast the line moves. */
     bo_memq_meter_record(&q->meter, now_ms);
@@ -133,8 +181,11 @@ static int64_t bo_memq_admit_ready(struct bo_memq *q, int64_t now_ms) {
   return admitted;
 }
 
+/* Idle entries go before admission, so a place whose holder walked away
+ * is never turned into an ACTIVE slot nobody uses. */
 static int64_t bo_memq_step(struct bo_memq *q, int64_t now_ms) {
   bo_memq_reap(q, now_ms);
+  bo_memq_drop_idle(q, now_ms);
   return bo_memq_admit_ready(q, now_ms);
 }
 
@@ -189,6 +240,9 @@ static enum bo_queue_status bo_memq_join(struct bo_queue *queue,
   bo_memq_step(q, now_ms);
   uint32_t index = bo_memq_table_find_user(&q->by_user, &q->slab, user_id);
   if (index != BO_MEMQ_NONE) {
+    /* Coming back to the join page is being seen too. */
+    if (bo_memq_at(&q->slab, index)->state == BO_MEMQ_WAITING)
+      bo_memq_idle_touch(&q->idle, &q->slab, index, now_ms);
     bo_memq_describe(q, index, now_ms, out);
     *created = 0;
     goto done;
@@ -217,6 +271,7 @@ static enum bo_queue_status bo_memq_join(struct bo_queue *queue,
   } else {
     entry->state = BO_MEMQ_WAITING;
     bo_memq_line_push(&q->line, &q->slab, index);
+    bo_memq_idle_push(&q->idle, &q->slab, index, now_ms);
     /* Normally a no-op (a line means no free slot), but after a step cut
      * short by a failed allocation this is where the slots get filled. */
     bo_memq_admit_ready(q, now_ms);
@@ -236,8 +291,11 @@ static enum bo_queue_status bo_memq_status(struct bo_queue *queue,
   pthread_mutex_lock(&q->lock);
   bo_memq_step(q, now_ms);
   uint32_t index = bo_memq_table_find_token(&q->by_token, &q->slab, token);
-  if (index != BO_MEMQ_NONE)
+  if (index != BO_MEMQ_NONE) {
+    if (bo_memq_at(&q->slab, index)->state == BO_MEMQ_WAITING)
+      bo_memq_idle_touch(&q->idle, &q->slab, index, now_ms);
     bo_memq_describe(q, index, now_ms, out);
+  }
   pthread_mutex_unlock(&q->lock);
   return index != BO_MEMQ_NONE ? BO_QUEUE_OK : BO_QUEUE_NOT_FOUND;
 }
@@ -264,7 +322,7 @@ static enum bo_queue_status bo_memq_leave(struct bo_queue *queue,
   if (was_active)
     q->active--;
   else
-    bo_memq_line_remove(&q->line, &q->slab, index);
+    bo_memq_unwait(q, index);
   bo_memq_table_remove(&q->by_user, &q->slab, index);
   entry->state = BO_MEMQ_SPENT;
   entry->u.deadline_ms = now_ms + q->settings.spent_keep_ms;
@@ -348,7 +406,9 @@ struct bo_queue *bo_memq_open(const struct bo_queue_settings *settings,
       bo_memq_check("active_ms", settings->active_ms, 1,
                     BO_MEMQ_DURATION_LIMIT_MS, error, error_size) != 0 ||
       bo_memq_check("spent_keep_ms", settings->spent_keep_ms, 0,
-                    BO_MEMQ_DURATION_LIMIT_MS, error, error_size) != 0)
+                    BO_MEMQ_DURATION_LIMIT_MS, error, error_size) != 0 ||
+      bo_memq_check("idle_ms", settings->idle_ms, 0, BO_MEMQ_DURATION_LIMIT_MS,
+                    error, error_size) != 0)
     return NULL;
   /* Tokens come from libsodium's randombytes; init is idempotent and
    * thread-safe. */
@@ -368,6 +428,7 @@ struct bo_queue *bo_memq_open(const struct bo_queue_settings *settings,
   q->slab.free_head = BO_MEMQ_NONE;
   q->by_token.key = BO_MEMQ_BY_TOKEN;
   q->by_user.key = BO_MEMQ_BY_USER;
+  bo_memq_idle_init(&q->idle);
   bo_memq_meter_init(&q->meter);
   q->queue.driver = &bo_memq_driver;
   q->queue.impl = q;

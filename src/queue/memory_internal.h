@@ -16,7 +16,8 @@ struct bo_queue *bo_memq_open(const struct bo_queue_settings *settings,
                               char *error, size_t error_size);
 
 /* "No entry": an empty hash slot, a hole in the line, the end of the free
- * list. Entry indices stay below BO_MEMQ_MAX_ENTRIES, far from it. */
+ * list or of the idle list. Entry indices stay below BO_MEMQ_MAX_ENTRIES,
+ * far from it. */
 #define BO_MEMQ_NONE UINT32_MAX
 #define BO_MEMQ_MAX_ENTRIES (UINT32_C(1) << 30)
 
@@ -27,19 +28,27 @@ enum bo_memq_state {
   BO_MEMQ_SPENT,
 };
 
-/* One token. 40 bytes: every field is needed by some state, and the two
- * that only some states need share storage. */
+/* One token. 48 bytes: every field is needed by some state, and what only
+ * some states need shares storage. */
 struct bo_memq_entry {
   struct bo_token token; /* raw bytes; also the token table's hash */
   int64_t user_id;
   union {
-    uint64_t seq;        /* WAITING: place in the line */
+    struct {
+      int64_t seen_ms; /* last join or status (memory_idle.c) */
+      uint32_t slot;   /* place in the line's ring (memory_line.c) */
+      uint32_t prev;   /* previous entry in the idle list */
+    } waiting;
     int64_t deadline_ms; /* ACTIVE: expires_at; SPENT: when it is forgotten */
   } u;
-  uint32_t link; /* ACTIVE, SPENT: index in the deadline heap;
+  uint32_t link; /* WAITING: next entry in the idle list;
+                    ACTIVE, SPENT: index in the deadline heap;
                     FREE: next entry on the free list */
   uint8_t state; /* enum bo_memq_state */
 };
+
+_Static_assert(sizeof(struct bo_memq_entry) <= 48,
+               "memory.c's byte count assumes a 48-byte entry");
 
 /* ---- memory_slab.c: entries in fixed-size chunks, addressed by index ----
  * Chunks never move, so growing costs no copy and no latency spike under
@@ -109,9 +118,9 @@ struct bo_memq_line {
 };
 
 /* Makes room for one push: 0, or -1 (nothing changed). May renumber the
- * waiting entries' seq (order kept). */
+ * waiting entries and move them to new slots (order kept). */
 int bo_memq_line_reserve(struct bo_memq_line *line, struct bo_memq_slab *slab);
-/* Appends a WAITING entry (sets its seq). Room must be reserved. */
+/* Appends a WAITING entry (sets its slot). Room must be reserved. */
 void bo_memq_line_push(struct bo_memq_line *line, struct bo_memq_slab *slab,
                        uint32_t index);
 /* Takes the entry out of the line, wherever it stands. */
@@ -123,6 +132,29 @@ uint32_t bo_memq_line_front(const struct bo_memq_line *line);
 uint32_t bo_memq_line_ahead(const struct bo_memq_line *line,
                             const struct bo_memq_entry *entry);
 void bo_memq_line_destroy(struct bo_memq_line *line);
+
+/* ---- memory_idle.c: WAITING entries, least recently seen first ----
+ * A doubly linked list threaded through the entries themselves (link is
+ * the next entry, u.waiting.prev the previous), so it costs no memory of
+ * its own. Seen times never decrease from head to tail. */
+struct bo_memq_idle {
+  uint32_t head; /* seen longest ago; BO_MEMQ_NONE when empty */
+  uint32_t tail; /* seen last; BO_MEMQ_NONE when empty */
+};
+
+void bo_memq_idle_init(struct bo_memq_idle *idle);
+/* Appends a WAITING entry that is in no list yet, seen at now_ms (or at
+ * the tail's seen time if that is later: the clock stepped back). */
+void bo_memq_idle_push(struct bo_memq_idle *idle, struct bo_memq_slab *slab,
+                       uint32_t index, int64_t now_ms);
+/* Takes the entry out of the list, wherever it stands. */
+void bo_memq_idle_remove(struct bo_memq_idle *idle, struct bo_memq_slab *slab,
+                         uint32_t index);
+/* The entry was seen again at now_ms: it moves to the tail. */
+void bo_memq_idle_touch(struct bo_memq_idle *idle, struct bo_memq_slab *slab,
+                        uint32_t index, int64_t now_ms);
+/* The entry seen longest ago; BO_MEMQ_NONE when the list is empty. */
+uint32_t bo_memq_idle_oldest(const struct bo_memq_idle *idle);
 
 /* ---- memory_heap.c: ACTIVE and SPENT entries, soonest deadline first ---- */
 struct bo_memq_heap {

@@ -1,21 +1,22 @@
 /* The waiting line of the memory queue.
  *
  * Each join takes the next sequence number (tail++). Slot seq % cap of a
- * ring holds the entry; when a waiting entry leaves from the middle its
- * slot becomes a hole. A Fenwick tree over the ring slots holds 1 per
- * occupied slot, so "how many wait ahead of me" is a range sum from the
- * head's slot to mine, O(log cap), whatever holes lie between — holes are
- * what idle timeouts will make, so the count must not assume a gap-free
- * line.
+ * ring holds the entry, and the entry remembers its slot (4 bytes; only
+ * head and tail keep whole sequence numbers). When a waiting entry leaves
+ * from the middle, by leave() or by idle timeout, its slot becomes a hole.
+ * A Fenwick tree over the ring slots holds 1 per occupied slot, so "how
+ * many wait ahead of me" is a range sum from the head's slot to mine,
+ * O(log cap), whatever holes lie between: idle timeouts make holes
+ * anywhere, so the count must not assume a gap-free line.
  *
  * The ring is rebuilt (entries renumbered head, head+1, ..., order kept)
  * when the span tail - head reaches the capacity, and when it is less than
  * 1/8 full. The new capacity is the power of two at least 1.5 * (count+1):
  * after a rebuild at least a third of the ring is free, so the O(cap)
  * rebuild is paid for by the pushes (or the holes: each hole is made by one
- * leave) since the last one. 8 bytes per slot (ring + tree); a growing line
- * has 1x-3x slots per waiting entry (8-24 bytes), a draining one up to 8x
- * before it shrinks. */
+ * leave or idle timeout) since the last one. 8 bytes per slot (ring +
+ * tree); a growing line has 1x-3x slots per waiting entry (8-24 bytes), a
+ * draining one up to 8x before it shrinks. */
 #include "queue/memory_internal.h"
 
 #include <stdlib.h>
@@ -73,7 +74,7 @@ static int bo_memq_line_rebuild(struct bo_memq_line *line,
       continue;
     ring[seq & new_mask] = index;
     tree[(seq & new_mask) + 1] = 1;
-    bo_memq_at(slab, index)->u.seq = seq;
+    bo_memq_at(slab, index)->u.waiting.slot = (uint32_t)(seq & new_mask);
     seq++;
   }
   /* Linear-time Fenwick build: each node passes its sum to its parent. */
@@ -106,13 +107,13 @@ void bo_memq_line_push(struct bo_memq_line *line, struct bo_memq_slab *slab,
   line->ring[slot] = index;
   bo_memq_line_add(line, slot, 1);
   line->count++;
-  bo_memq_at(slab, index)->u.seq = seq;
+  bo_memq_at(slab, index)->u.waiting.slot = slot;
 }
 
 void bo_memq_line_remove(struct bo_memq_line *line, struct bo_memq_slab *slab,
                          uint32_t index) {
   uint32_t mask = line->cap - 1;
-  uint32_t slot = (uint32_t)(bo_memq_at(slab, index)->u.seq & mask);
+  uint32_t slot = bo_memq_at(slab, index)->u.waiting.slot;
   line->ring[slot] = BO_MEMQ_NONE;
   bo_memq_line_add(line, slot, UINT32_MAX);
   line->count--;
@@ -137,7 +138,7 @@ uint32_t bo_memq_line_ahead(const struct bo_memq_line *line,
                             const struct bo_memq_entry *entry) {
   uint32_t mask = line->cap - 1;
   uint32_t head = (uint32_t)(line->head & mask);
-  uint32_t mine = (uint32_t)(entry->u.seq & mask);
+  uint32_t mine = entry->u.waiting.slot;
   uint32_t before_head = bo_memq_line_prefix(line, head);
   if (mine >= head)
     return bo_memq_line_prefix(line, mine) - before_head;

@@ -13,11 +13,16 @@
 #include <string.h>
 #include <time.h>
 
+/* For tests not about idle timeouts: the longest idle_ms open() accepts,
+ * longer than any test's clock runs (the scale test's runs 3.5 days). */
+#define LONG_IDLE_MS (INT64_C(7) * 24 * 3600 * 1000)
+
 static struct bo_queue *open_queue(int64_t active_max, int64_t active_ms,
-                                   int64_t spent_keep_ms) {
+                                   int64_t spent_keep_ms, int64_t idle_ms) {
   struct bo_queue_settings settings = {.active_max = active_max,
                                        .active_ms = active_ms,
-                                       .spent_keep_ms = spent_keep_ms};
+                                       .spent_keep_ms = spent_keep_ms,
+                                       .idle_ms = idle_ms};
   char error[256] = "";
   struct bo_queue *queue =
       bo_queue_open("memory", &settings, error, sizeof error);
@@ -86,7 +91,7 @@ static int same_token(const struct bo_token *a, const struct bo_token *b) {
 
 Test(queue_memory, open_names_the_problem) {
   struct bo_queue_settings ok = {
-      .active_max = 2, .active_ms = 1000, .spent_keep_ms = 0};
+      .active_max = 2, .active_ms = 1000, .spent_keep_ms = 0, .idle_ms = 0};
   char error[256];
   struct bo_queue *queue = bo_queue_open("memory", &ok, error, sizeof error);
   cr_assert_not_null(queue);
@@ -94,15 +99,12 @@ Test(queue_memory, open_names_the_problem) {
   cr_assert_eq(queue->driver->ping(queue), BO_QUEUE_OK);
   bo_queue_close(queue);
 
-  cr_assert_null(bo_queue_open("redis://:secret@localhost:6379", &ok, error,
-                               sizeof error));
-  cr_assert_not_null(strstr(error, "redis queue driver not built yet"), "%s",
-                     error);
-  cr_assert_null(strstr(error, "secret"), "URL echoed: %s", error);
-
-  cr_assert_null(bo_queue_open("kafka://x", &ok, error, sizeof error));
+  /* redis:// URLs belong to the Redis driver and its tests. */
+  cr_assert_null(
+      bo_queue_open("kafka://user:secret@x", &ok, error, sizeof error));
   cr_assert_not_null(strstr(error, "unknown queue driver \"kafka\""), "%s",
                      error);
+  cr_assert_null(strstr(error, "secret"), "URL echoed: %s", error);
 
   struct bo_queue_settings bad = ok;
   bad.active_max = 0;
@@ -116,6 +118,17 @@ Test(queue_memory, open_names_the_problem) {
   bad.spent_keep_ms = -1;
   cr_assert_null(bo_queue_open("memory", &bad, error, sizeof error));
   cr_assert_not_null(strstr(error, "spent_keep_ms"), "%s", error);
+  bad = ok;
+  bad.idle_ms = -1;
+  cr_assert_null(bo_queue_open("memory", &bad, error, sizeof error));
+  cr_assert_not_null(strstr(error, "idle_ms"), "%s", error);
+  bad.idle_ms = LONG_IDLE_MS + 1;
+  cr_assert_null(bo_queue_open("memory", &bad, error, sizeof error));
+  cr_assert_not_null(strstr(error, "idle_ms"), "%s", error);
+  bad.idle_ms = LONG_IDLE_MS;
+  queue = bo_queue_open("memory", &bad, error, sizeof error);
+  cr_assert_not_null(queue, "%s", error);
+  bo_queue_close(queue);
 
   /* A caller that does not want the reason must not crash us. */
   cr_assert_null(bo_queue_open("nope", &ok, NULL, 0));
@@ -125,7 +138,7 @@ Test(queue_memory, open_names_the_problem) {
 /* ---- joining ---- */
 
 Test(queue_memory, first_joins_active_then_waiting_in_order) {
-  struct bo_queue *queue = open_queue(3, 60000, 1000);
+  struct bo_queue *queue = open_queue(3, 60000, 1000, LONG_IDLE_MS);
   int64_t now = 1700000000000;
   for (int64_t user = 1; user <= 3; user++) {
     struct bo_token_info info = join_as(queue, user, now, 1);
@@ -143,7 +156,7 @@ Test(queue_memory, first_joins_active_then_waiting_in_order) {
 }
 
 Test(queue_memory, rejoin_returns_the_same_token) {
-  struct bo_queue *queue = open_queue(1, 60000, 1000);
+  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_IDLE_MS);
   struct bo_token_info active = join_as(queue, 10, 0, 1);
   struct bo_token_info waiting = join_as(queue, 20, 5, 1);
   cr_assert(!same_token(&active.token, &waiting.token));
@@ -162,7 +175,7 @@ Test(queue_memory, rejoin_returns_the_same_token) {
 }
 
 Test(queue_memory, unknown_or_forged_token_is_not_found) {
-  struct bo_queue *queue = open_queue(1, 60000, 1000);
+  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_IDLE_MS);
   struct bo_token_info mine = join_as(queue, 1, 0, 1);
   struct bo_token never_issued;
   memset(never_issued.bytes, 0, sizeof never_issued.bytes);
@@ -182,7 +195,7 @@ Test(queue_memory, unknown_or_forged_token_is_not_found) {
 /* ---- time running out ---- */
 
 Test(queue_memory, active_expires_at_read_time_without_admit) {
-  struct bo_queue *queue = open_queue(1, 1000, 5000);
+  struct bo_queue *queue = open_queue(1, 1000, 5000, LONG_IDLE_MS);
   struct bo_token_info first = join_as(queue, 1, 0, 1);
   struct bo_token_info second = join_as(queue, 2, 0, 1);
   assert_active(&first, 1000);
@@ -213,7 +226,7 @@ Test(queue_memory, active_expires_at_read_time_without_admit) {
  * without the leavers, and at most 2 may be ACTIVE at any moment. */
 Test(queue_memory, admission_is_fifo_after_leaves_and_expiries) {
   enum { USERS = 10, MAX = 2 };
-  struct bo_queue *queue = open_queue(MAX, 1000, 100000);
+  struct bo_queue *queue = open_queue(MAX, 1000, 100000, LONG_IDLE_MS);
   struct bo_token tokens[USERS + 1];
   for (int user = 1; user <= USERS; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -272,7 +285,7 @@ Test(queue_memory, admission_is_fifo_after_leaves_and_expiries) {
 /* ---- leaving ---- */
 
 Test(queue_memory, leave_reads_spent_then_is_forgotten) {
-  struct bo_queue *queue = open_queue(1, 60000, 500);
+  struct bo_queue *queue = open_queue(1, 60000, 500, LONG_IDLE_MS);
   struct bo_token_info first = join_as(queue, 1, 0, 1);
   struct bo_token_info second = join_as(queue, 2, 0, 1);
   cr_assert_eq(queue->driver->leave(queue, &first.token, 100), BO_QUEUE_OK);
@@ -310,7 +323,7 @@ Test(queue_memory, leave_reads_spent_then_is_forgotten) {
 /* A SPENT deadline can come before the ACTIVE one it replaces; the token
  * must still be forgotten on time, not when the next ACTIVE one expires. */
 Test(queue_memory, spent_keep_shorter_than_active_time) {
-  struct bo_queue *queue = open_queue(3, 10000, 100);
+  struct bo_queue *queue = open_queue(3, 10000, 100, LONG_IDLE_MS);
   struct bo_token tokens[4];
   for (int user = 1; user <= 3; user++)
     tokens[user] = join_as(queue, user, user, 1).token;
@@ -328,7 +341,7 @@ Test(queue_memory, spent_keep_shorter_than_active_time) {
 }
 
 Test(queue_memory, leaving_the_middle_shifts_those_behind) {
-  struct bo_queue *queue = open_queue(1, 60000, 60000);
+  struct bo_queue *queue = open_queue(1, 60000, 60000, LONG_IDLE_MS);
   struct bo_token tokens[8];
   for (int user = 1; user <= 7; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -364,12 +377,218 @@ Test(queue_memory, leaving_the_middle_shifts_those_behind) {
   bo_queue_close(queue);
 }
 
+/* ---- idle timeouts ----
+ * Only status() and join() count as being seen; admit() and stats() look
+ * without touching, so they are how these tests observe a token without
+ * keeping it alive. */
+
+static int64_t admit_at(struct bo_queue *queue, int64_t now_ms) {
+  int64_t admitted = -1;
+  cr_assert_eq(queue->driver->admit(queue, now_ms, &admitted), BO_QUEUE_OK);
+  return admitted;
+}
+
+Test(queue_memory, idle_waiting_token_leaves_and_those_behind_move_up) {
+  enum { IDLE = 1000 };
+  struct bo_queue *queue = open_queue(1, 1000000, 1000, IDLE);
+  struct bo_token tokens[6];
+  for (int user = 1; user <= 5; user++)
+    tokens[user] = join_as(queue, user, 0, 1).token;
+  /* 1 ACTIVE; 2..5 at positions 1..4, all seen at 0. Users 3 and 5 ask
+   * every IDLE - 1 ms; 2 and 4 walked away. */
+  struct bo_token_info info = status_of(queue, &tokens[3], IDLE - 1);
+  assert_waiting(&info, 2);
+  info = status_of(queue, &tokens[5], IDLE - 1);
+  assert_waiting(&info, 4);
+  cr_assert_eq(stats_of(queue).waiting, 4);
+
+  /* Exactly IDLE after they were last seen, and no admit() call: 2 and 4
+   * are gone at read time, and the two behind them moved up. */
+  cr_assert_eq(status_code(queue, &tokens[2], IDLE), BO_QUEUE_NOT_FOUND);
+  cr_assert_eq(status_code(queue, &tokens[4], IDLE), BO_QUEUE_NOT_FOUND);
+  cr_assert_eq(queue->driver->leave(queue, &tokens[2], IDLE),
+               BO_QUEUE_NOT_FOUND);
+  info = status_of(queue, &tokens[3], IDLE);
+  assert_waiting(&info, 1);
+  info = status_of(queue, &tokens[5], IDLE);
+  assert_waiting(&info, 2);
+  cr_assert_eq(stats_of(queue).waiting, 2);
+
+  /* Asking every IDLE - 1 ms keeps a place for as long as it takes. */
+  int64_t now = IDLE;
+  for (int round = 0; round < 20; round++) {
+    now += IDLE - 1;
+    info = status_of(queue, &tokens[3], now);
+    assert_waiting(&info, 1);
+    info = status_of(queue, &tokens[5], now);
+    assert_waiting(&info, 2);
+  }
+  /* Now 5 stops asking: still there one ms before its time, gone at it. */
+  int64_t five_seen = now;
+  now += IDLE - 1;
+  info = status_of(queue, &tokens[3], now);
+  assert_waiting(&info, 1);
+  cr_assert_eq(admit_at(queue, five_seen + IDLE - 1), 0);
+  cr_assert_eq(stats_of(queue).waiting, 2);
+  cr_assert_eq(admit_at(queue, five_seen + IDLE), 0);
+  cr_assert_eq(stats_of(queue).waiting, 1);
+  cr_assert_eq(status_code(queue, &tokens[5], five_seen + IDLE),
+               BO_QUEUE_NOT_FOUND);
+  info = status_of(queue, &tokens[3], five_seen + IDLE);
+  assert_waiting(&info, 1);
+
+  /* User 1 never asked about the ACTIVE token: idle_ms does not apply. */
+  info = status_of(queue, &tokens[1], five_seen + IDLE);
+  assert_active(&info, 1000000);
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, 1);
+  cr_assert_eq(stats.admitted_total, 1);
+  bo_queue_close(queue);
+}
+
+Test(queue_memory, rejoin_counts_as_seen_and_after_idle_goes_to_the_back) {
+  enum { IDLE = 1000 };
+  struct bo_queue *queue = open_queue(1, 1000000, 1000, IDLE);
+  struct bo_token_info first = join_as(queue, 1, 0, 1);
+  struct bo_token_info two = join_as(queue, 2, 0, 1);
+  struct bo_token_info three = join_as(queue, 3, 0, 1);
+  assert_waiting(&three, 2);
+
+  /* Coming back to the join page at 500 keeps user 2's place. */
+  struct bo_token_info again = join_as(queue, 2, 500, 0);
+  cr_assert(same_token(&again.token, &two.token));
+  assert_waiting(&again, 1);
+
+  /* At IDLE only user 3 (seen at 0) is dropped. */
+  cr_assert_eq(admit_at(queue, IDLE), 0);
+  cr_assert_eq(stats_of(queue).waiting, 1);
+  cr_assert_eq(status_code(queue, &three.token, IDLE), BO_QUEUE_NOT_FOUND);
+
+  /* User 4 joins; then user 3 comes back: a new token, behind user 4. */
+  struct bo_token_info four = join_as(queue, 4, 1200, 1);
+  assert_waiting(&four, 2);
+  struct bo_token_info back = join_as(queue, 3, 1300, 1);
+  cr_assert(!same_token(&back.token, &three.token));
+  assert_waiting(&back, 3);
+  cr_assert_eq(status_code(queue, &three.token, 1300), BO_QUEUE_NOT_FOUND);
+
+  /* User 2 was last seen at 500; the ones behind move up. */
+  cr_assert_eq(admit_at(queue, 500 + IDLE), 0);
+  cr_assert_eq(status_code(queue, &two.token, 500 + IDLE), BO_QUEUE_NOT_FOUND);
+  struct bo_token_info info = status_of(queue, &four.token, 500 + IDLE);
+  assert_waiting(&info, 1);
+  info = status_of(queue, &back.token, 500 + IDLE);
+  assert_waiting(&info, 2);
+
+  /* The ACTIVE user joining again is unaffected by all this. */
+  again = join_as(queue, 1, 500 + IDLE, 0);
+  cr_assert(same_token(&again.token, &first.token));
+  assert_active(&again, 1000000);
+  cr_assert_eq(stats_of(queue).waiting, 2);
+  bo_queue_close(queue);
+}
+
+Test(queue_memory, idle_never_touches_active_or_spent_tokens) {
+  enum { IDLE = 1000 };
+  struct bo_queue *queue = open_queue(2, 10000, 5000, IDLE);
+  struct bo_token_info one = join_as(queue, 1, 0, 1);
+  struct bo_token_info two = join_as(queue, 2, 0, 1);
+  struct bo_token_info three = join_as(queue, 3, 0, 1);
+  assert_active(&one, 10000);
+  assert_active(&two, 10000);
+  /* 3 keeps asking; 1 and 2 never do, for ten times idle_ms. */
+  for (int64_t now = IDLE - 1; now < 10000; now += IDLE - 1) {
+    struct bo_token_info info = status_of(queue, &three.token, now);
+    assert_waiting(&info, 1);
+  }
+  cr_assert_eq(admit_at(queue, 9999), 0);
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, 2);
+  cr_assert_eq(stats.waiting, 1);
+
+  /* 2 pays: SPENT, and its slot goes to 3. */
+  cr_assert_eq(queue->driver->leave(queue, &two.token, 9999), BO_QUEUE_OK);
+  cr_assert_eq(admit_at(queue, 10000), 0); /* 1 expires; nobody waits */
+  cr_assert_eq(status_code(queue, &one.token, 10000), BO_QUEUE_NOT_FOUND);
+  /* Neither the SPENT nor the new ACTIVE token is asked about again until
+   * long after idle_ms; both last their own times. */
+  struct bo_token_info info = status_of(queue, &two.token, 9999 + 5000 - 1);
+  cr_assert_eq(info.state, BO_TOKEN_SPENT);
+  cr_assert_eq(status_code(queue, &two.token, 9999 + 5000), BO_QUEUE_NOT_FOUND);
+  info = status_of(queue, &three.token, 9999 + 10000 - 1);
+  assert_active(&info, 9999 + 10000);
+  cr_assert_eq(status_code(queue, &three.token, 9999 + 10000),
+               BO_QUEUE_NOT_FOUND);
+  stats = stats_of(queue);
+  cr_assert_eq(stats.active, 0);
+  cr_assert_eq(stats.admitted_total, 3);
+  bo_queue_close(queue);
+}
+
+/* A slot frees at the moment the head of the line runs out of idle time:
+ * the abandoned place is dropped, and the slot goes to the one behind. */
+Test(queue_memory, abandoned_head_is_not_admitted) {
+  enum { IDLE = 1000 };
+  struct bo_queue *queue = open_queue(1, 1000, 1000, IDLE);
+  struct bo_token_info one = join_as(queue, 1, 0, 1);
+  struct bo_token_info two = join_as(queue, 2, 0, 1);
+  struct bo_token_info three = join_as(queue, 3, 500, 1);
+  assert_active(&one, 1000);
+  assert_waiting(&two, 1);
+  assert_waiting(&three, 2);
+  cr_assert_eq(admit_at(queue, 1000), 1);
+  cr_assert_eq(status_code(queue, &two.token, 1000), BO_QUEUE_NOT_FOUND);
+  struct bo_token_info info = status_of(queue, &three.token, 1000);
+  assert_active(&info, 2000);
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.waiting, 0);
+  cr_assert_eq(stats.admitted_total, 2);
+  bo_queue_close(queue);
+}
+
+/* The caller's clock is the wall clock and may step back. A place may then
+ * be kept longer than idle_ms, but never dropped sooner. */
+Test(queue_memory, clock_stepping_back_never_drops_early) {
+  enum { IDLE = 1000 };
+  struct bo_queue *queue = open_queue(1, 1000000, 1000, IDLE);
+  join_as(queue, 1, 10000, 1);
+  struct bo_token_info two = join_as(queue, 2, 10000, 1);
+  struct bo_token_info three = join_as(queue, 3, 5000, 1); /* stepped back */
+  assert_waiting(&three, 2);
+  cr_assert_eq(admit_at(queue, 5000 + IDLE), 0);
+  cr_assert_eq(stats_of(queue).waiting, 2);
+  cr_assert_eq(admit_at(queue, 10000 + IDLE - 1), 0);
+  cr_assert_eq(stats_of(queue).waiting, 2);
+  cr_assert_eq(admit_at(queue, 10000 + IDLE), 0);
+  cr_assert_eq(stats_of(queue).waiting, 0);
+  cr_assert_eq(status_code(queue, &two.token, 10000 + IDLE),
+               BO_QUEUE_NOT_FOUND);
+  cr_assert_eq(status_code(queue, &three.token, 10000 + IDLE),
+               BO_QUEUE_NOT_FOUND);
+  bo_queue_close(queue);
+}
+
+Test(queue_memory, idle_ms_zero_never_drops) {
+  struct bo_queue *queue = open_queue(1, 1000, 1000, 0);
+  join_as(queue, 1, 0, 1);
+  struct bo_token_info two = join_as(queue, 2, 0, 1);
+  struct bo_token_info three = join_as(queue, 3, 0, 1);
+  cr_assert_eq(admit_at(queue, 999), 0);
+  cr_assert_eq(stats_of(queue).waiting, 2);
+  /* 1 expires at 1000: 2 is admitted, however long ago it was seen. */
+  struct bo_token_info info = status_of(queue, &two.token, 1000);
+  assert_active(&info, 2000);
+  info = status_of(queue, &three.token, LONG_IDLE_MS);
+  assert_active(&info, LONG_IDLE_MS + 1000);
+  bo_queue_close(queue);
+}
+
 /* ---- estimated wait ---- */
 
 Test(queue_memory, eta_worst_case_before_any_measurement) {
   /* Nobody has come out of the line yet (the first three went straight
    * in), so ETA = ceil(position * active_ms / 1000 / active_max). */
-  struct bo_queue *queue = open_queue(3, 10000, 1000);
+  struct bo_queue *queue = open_queue(3, 10000, 1000, LONG_IDLE_MS);
   for (int64_t user = 1; user <= 3; user++)
     join_as(queue, user, 0, 1);
   const int64_t want[] = {4, 7, 10, 14}; /* ceil(10/3), ceil(20/3), ... */
@@ -382,7 +601,7 @@ Test(queue_memory, eta_worst_case_before_any_measurement) {
   bo_queue_close(queue);
 
   /* Short active time: the rounding must not reach 0. */
-  queue = open_queue(10, 100, 1000);
+  queue = open_queue(10, 100, 1000, LONG_IDLE_MS);
   for (int64_t user = 1; user <= 10; user++)
     join_as(queue, user, 0, 1);
   struct bo_token_info info = join_as(queue, 11, 0, 1);
@@ -393,7 +612,7 @@ Test(queue_memory, eta_worst_case_before_any_measurement) {
 
 Test(queue_memory, eta_from_admissions_in_the_last_minute) {
   /* Long active time, so slots free only when we say (leave). */
-  struct bo_queue *queue = open_queue(2, 1000000, 1000000);
+  struct bo_queue *queue = open_queue(2, 1000000, 1000000, LONG_IDLE_MS);
   struct bo_token tokens[16];
   for (int user = 1; user <= 15; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -449,16 +668,19 @@ struct model_token {
   int state;
   int64_t seq;
   int64_t deadline_ms;
+  int64_t joined_ms, seen_ms; /* WAITING: created; last join or status */
 };
 
 struct model {
   struct model_token *tokens;
   int count;
   int64_t next_seq;
-  int64_t active_max, active_ms, spent_keep_ms;
+  int64_t active_max, active_ms, spent_keep_ms, idle_ms;
   int64_t admitted_total;
   int64_t *admitted_at_ms; /* admissions out of the line, for the ETA */
   int admissions;
+  int64_t dropped_idle;   /* WAITING tokens that left for want of a status */
+  int64_t kept_by_asking; /* admitted after waiting longer than idle_ms */
 };
 
 static int model_count(const struct model *m, int state) {
@@ -475,6 +697,14 @@ static void model_step(struct model *m, int64_t now_ms) {
         t->deadline_ms <= now_ms)
       t->state = MODEL_GONE;
   }
+  for (int i = 0; i < m->count; i++) {
+    struct model_token *t = &m->tokens[i];
+    if (t->state == MODEL_WAITING && m->idle_ms > 0 &&
+        t->seen_ms + m->idle_ms <= now_ms) {
+      t->state = MODEL_GONE;
+      m->dropped_idle++;
+    }
+  }
   while (model_count(m, MODEL_ACTIVE) < m->active_max) {
     struct model_token *first = NULL;
     for (int i = 0; i < m->count; i++)
@@ -485,6 +715,7 @@ static void model_step(struct model *m, int64_t now_ms) {
       break;
     first->state = MODEL_ACTIVE;
     first->deadline_ms = now_ms + m->active_ms;
+    m->kept_by_asking += now_ms - first->joined_ms > m->idle_ms;
     m->admitted_total++;
     m->admitted_at_ms[m->admissions++] = now_ms;
   }
@@ -544,50 +775,72 @@ static uint64_t rng_next(uint64_t *state) {
   return *state * UINT64_C(2685821657736338717);
 }
 
-static void run_against_model(int ops, int users, int64_t active_max,
-                              int64_t active_ms, int64_t spent_keep_ms,
-                              int64_t max_step_ms, int64_t min_longest,
-                              uint64_t seed) {
-  struct bo_queue *queue = open_queue(active_max, active_ms, spent_keep_ms);
-  struct model m = {.active_max = active_max,
-                    .active_ms = active_ms,
-                    .spent_keep_ms = spent_keep_ms};
-  m.tokens = calloc((size_t)ops, sizeof *m.tokens);
-  m.admitted_at_ms = calloc((size_t)ops + 1, sizeof *m.admitted_at_ms);
+struct model_run {
+  int ops, users;
+  int64_t active_max, active_ms, spent_keep_ms, idle_ms;
+  int64_t max_step_ms;                /* the clock moves 0..this per op */
+  int64_t min_longest;                /* the line must grow past this */
+  int64_t min_dropped_idle, min_kept; /* idle timeouts must happen, and
+                                         asking must save some places */
+  uint64_t seed;
+};
+
+/* A random token in `state`, or -1 when there is none. */
+static int model_pick(const struct model *m, int state, uint64_t *seed) {
+  int n = model_count(m, state);
+  if (n == 0)
+    return -1;
+  int pick = (int)(rng_next(seed) % (uint64_t)n);
+  for (int i = 0; i < m->count; i++)
+    if (m->tokens[i].state == state && pick-- == 0)
+      return i;
+  return -1;
+}
+
+static void run_against_model(struct model_run run) {
+  struct bo_queue *queue =
+      open_queue(run.active_max, run.active_ms, run.spent_keep_ms, run.idle_ms);
+  struct model m = {.active_max = run.active_max,
+                    .active_ms = run.active_ms,
+                    .spent_keep_ms = run.spent_keep_ms,
+                    .idle_ms = run.idle_ms};
+  m.tokens = calloc((size_t)run.ops, sizeof *m.tokens);
+  m.admitted_at_ms = calloc((size_t)run.ops + 1, sizeof *m.admitted_at_ms);
   cr_assert(m.tokens && m.admitted_at_ms);
+  uint64_t seed = run.seed;
   int64_t now = 1700000000000;
   int64_t longest_line = 0;
-  for (int op = 0; op < ops; op++) {
+  for (int op = 0; op < run.ops; op++) {
     int victim = 0;
-    now += (int64_t)(rng_next(&seed) % (uint64_t)(max_step_ms + 1));
+    now += (int64_t)(rng_next(&seed) % (uint64_t)(run.max_step_ms + 1));
     /* The last third only drains the line, so the ring shrinks too. */
-    int draining = op >= ops * 2 / 3;
+    int draining = op >= run.ops * 2 / 3;
     uint64_t roll = rng_next(&seed) % 100;
-    enum { JOIN, STATUS, LEAVE_ANY, LEAVE_WAITING, ADMIT } action;
+    /* ASK is a status() of a WAITING token: what keeps a place alive. */
+    enum { JOIN, STATUS, ASK, LEAVE_ANY, LEAVE_WAITING, ADMIT } action;
     if (!draining)
       action = roll < 45 || m.count == 0 ? JOIN
-               : roll < 70               ? STATUS
+               : roll < 60               ? STATUS
+               : roll < 70               ? ASK
                : roll < 92               ? LEAVE_ANY
                                          : ADMIT;
     else
-      action = roll < 70 ? LEAVE_WAITING : roll < 85 ? STATUS : ADMIT;
-    if (action == LEAVE_WAITING) {
-      int waiting = model_count(&m, MODEL_WAITING);
-      if (waiting == 0) {
+      action = roll < 55   ? LEAVE_WAITING
+               : roll < 70 ? ASK
+               : roll < 85 ? STATUS
+                           : ADMIT;
+    if (action == LEAVE_WAITING || action == ASK) {
+      /* Picked before the call: the token may time out in its step. */
+      victim = model_pick(&m, MODEL_WAITING, &seed);
+      if (victim < 0)
         action = ADMIT;
-      } else {
-        int pick = (int)(rng_next(&seed) % (uint64_t)waiting);
-        for (int i = 0; i < m.count; i++)
-          if (m.tokens[i].state == MODEL_WAITING && pick-- == 0) {
-            victim = i;
-            break;
-          }
-      }
+      else if (action == ASK)
+        action = STATUS;
     } else if (action == STATUS || action == LEAVE_ANY) {
       victim = (int)(rng_next(&seed) % (uint64_t)m.count);
     }
     if (action == JOIN) {
-      int64_t user = 1 + (int64_t)(rng_next(&seed) % (uint64_t)users);
+      int64_t user = 1 + (int64_t)(rng_next(&seed) % (uint64_t)run.users);
       struct bo_token_info got;
       int created = -1;
       cr_assert_eq(queue->driver->join(queue, user, now, &got, &created),
@@ -603,17 +856,21 @@ static void run_against_model(int ops, int users, int64_t active_max,
                    (long long)user);
       if (live == NULL) {
         live = &m.tokens[m.count++];
-        *live = (struct model_token){
-            .token = got.token, .user_id = user, .seq = m.next_seq++};
+        *live = (struct model_token){.token = got.token,
+                                     .user_id = user,
+                                     .seq = m.next_seq++,
+                                     .joined_ms = now};
         if (model_count(&m, MODEL_WAITING) == 0 &&
             model_count(&m, MODEL_ACTIVE) < m.active_max) {
           live->state = MODEL_ACTIVE;
-          live->deadline_ms = now + active_ms;
+          live->deadline_ms = now + run.active_ms;
           m.admitted_total++;
         } else {
           live->state = MODEL_WAITING;
         }
       }
+      if (live->state == MODEL_WAITING) /* joining again is being seen */
+        live->seen_ms = now;
       model_check(&m, live, &got, now);
     } else if (action == STATUS) { /* of any token ever issued */
       struct model_token *t = &m.tokens[victim];
@@ -625,6 +882,8 @@ static void run_against_model(int ops, int users, int64_t active_max,
         cr_assert_eq(st, BO_QUEUE_NOT_FOUND, "op %d", op);
       else {
         cr_assert_eq(st, BO_QUEUE_OK, "op %d state %d", op, t->state);
+        if (t->state == MODEL_WAITING)
+          t->seen_ms = now;
         model_check(&m, t, &got, now);
       }
     } else if (action == LEAVE_ANY || action == LEAVE_WAITING) {
@@ -634,7 +893,7 @@ static void run_against_model(int ops, int users, int64_t active_max,
       if (t->state == MODEL_WAITING || t->state == MODEL_ACTIVE) {
         cr_assert_eq(st, BO_QUEUE_OK, "op %d", op);
         t->state = MODEL_SPENT;
-        t->deadline_ms = now + spent_keep_ms;
+        t->deadline_ms = now + run.spent_keep_ms;
         model_step(&m, now);
       } else {
         cr_assert_eq(st, BO_QUEUE_NOT_FOUND, "op %d state %d", op, t->state);
@@ -647,16 +906,23 @@ static void run_against_model(int ops, int users, int64_t active_max,
     }
     struct bo_queue_stats stats = stats_of(queue);
     cr_assert_eq(stats.active, model_count(&m, MODEL_ACTIVE), "op %d", op);
-    cr_assert_leq(stats.active, active_max);
+    cr_assert_leq(stats.active, run.active_max);
     cr_assert_eq(stats.waiting, model_count(&m, MODEL_WAITING), "op %d", op);
     cr_assert_eq(stats.admitted_total, m.admitted_total, "op %d", op);
     /* No slot idles while someone waits. */
-    cr_assert(stats.waiting == 0 || stats.active == active_max);
+    cr_assert(stats.waiting == 0 || stats.active == run.active_max);
     if (stats.waiting > longest_line)
       longest_line = stats.waiting;
   }
-  cr_assert_gt(longest_line, min_longest, "the line never got long: %lld",
+  fprintf(stderr,
+          "[queue_memory] model seed %#llx: longest line %lld, %lld dropped "
+          "idle, %lld admitted after waiting longer than idle_ms\n",
+          (unsigned long long)run.seed, (long long)longest_line,
+          (long long)m.dropped_idle, (long long)m.kept_by_asking);
+  cr_assert_gt(longest_line, run.min_longest, "the line never got long: %lld",
                (long long)longest_line);
+  cr_assert_geq(m.dropped_idle, run.min_dropped_idle);
+  cr_assert_geq(m.kept_by_asking, run.min_kept);
   cr_assert_eq(stats_of(queue).waiting, 0, "the line did not drain");
   free(m.tokens);
   free(m.admitted_at_ms);
@@ -664,13 +930,48 @@ static void run_against_model(int ops, int users, int64_t active_max,
 }
 
 Test(queue_memory, matches_model_short_line) {
-  run_against_model(20000, 60, 3, 2000, 1500, 120, 20, 0x9e3779b97f4a7c15u);
+  run_against_model((struct model_run){.ops = 20000,
+                                       .users = 60,
+                                       .active_max = 3,
+                                       .active_ms = 2000,
+                                       .spent_keep_ms = 1500,
+                                       .idle_ms = 5000,
+                                       .max_step_ms = 120,
+                                       .min_longest = 20,
+                                       .min_dropped_idle = 500,
+                                       .min_kept = 300,
+                                       .seed = 0x9e3779b97f4a7c15u});
 }
 
 /* Many users and slow admission: the line grows into the hundreds, so the
  * ring grows, is compacted around holes and shrinks again. */
 Test(queue_memory, matches_model_long_line) {
-  run_against_model(12000, 2000, 5, 3000, 4000, 40, 500, 0xd1b54a32d192ed03u);
+  run_against_model((struct model_run){.ops = 12000,
+                                       .users = 2000,
+                                       .active_max = 5,
+                                       .active_ms = 3000,
+                                       .spent_keep_ms = 4000,
+                                       .idle_ms = 60000,
+                                       .max_step_ms = 40,
+                                       .min_longest = 500,
+                                       .min_dropped_idle = 100,
+                                       .min_kept = 50,
+                                       .seed = 0xd1b54a32d192ed03u});
+}
+
+/* As if idle timeouts did not exist: nobody leaves for want of asking. */
+Test(queue_memory, matches_model_without_idle_timeouts) {
+  run_against_model((struct model_run){.ops = 12000,
+                                       .users = 2000,
+                                       .active_max = 5,
+                                       .active_ms = 3000,
+                                       .spent_keep_ms = 4000,
+                                       .idle_ms = 0,
+                                       .max_step_ms = 40,
+                                       .min_longest = 500,
+                                       .min_dropped_idle = 0,
+                                       .min_kept = 0,
+                                       .seed = 0x2545f4914f6cdd1du});
 }
 
 /* ---- threads ---- */
@@ -725,7 +1026,8 @@ static void assert_line_is_gap_free(const struct bo_token_info *infos,
 
 Test(queue_memory, concurrent_joins_keep_one_line) {
   enum { TOTAL = THREADS * JOINS_PER_THREAD };
-  struct bo_queue *queue = open_queue(CONC_ACTIVE_MAX, 600000, 1000);
+  struct bo_queue *queue =
+      open_queue(CONC_ACTIVE_MAX, 600000, 1000, LONG_IDLE_MS);
   struct joiner *joiners = calloc(THREADS, sizeof *joiners);
   pthread_t threads[THREADS];
   for (int t = 0; t < THREADS; t++) {
@@ -783,7 +1085,7 @@ Test(queue_memory, a_million_joins, .timeout = 120) {
   struct bo_token *tokens = malloc((size_t)N * sizeof *tokens);
   cr_assert_not_null(tokens);
   size_t before = heap_in_use();
-  struct bo_queue *queue = open_queue(MAX, 60000, 1000);
+  struct bo_queue *queue = open_queue(MAX, 60000, 1000, LONG_IDLE_MS);
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (int i = 0; i < N; i++) {
@@ -848,6 +1150,51 @@ Test(queue_memory, a_million_joins, .timeout = 120) {
           "[queue_memory] %d leaves from the middle in %.3f s; drained in "
           "%lld admit() calls in %.3f s\n",
           (N - MAX) / 2, leave_s, (long long)rounds, seconds_since(&start));
+  bo_queue_close(queue);
+  free(tokens);
+}
+
+/* Half of a long line walks away at once: the step that finds them costs
+ * one look per dropped token, and the half that kept asking keeps its
+ * order with the holes closed. */
+Test(queue_memory, many_idle_at_once, .timeout = 120) {
+  enum { N = 400000, MAX = 100, IDLE = 60000 };
+  struct bo_token *tokens = malloc((size_t)N * sizeof *tokens);
+  cr_assert_not_null(tokens);
+  struct bo_queue *queue = open_queue(MAX, 100000000, 1000, IDLE);
+  for (int i = 0; i < N; i++)
+    tokens[i] = join_as(queue, 1000000 + i, 0, 1).token;
+  /* Waiting users MAX, MAX + 2, ... ask halfway through; the rest do not. */
+  for (int i = MAX; i < N; i += 2)
+    cr_assert_eq(status_code(queue, &tokens[i], IDLE / 2), BO_QUEUE_OK);
+  cr_assert_eq(stats_of(queue).waiting, N - MAX);
+
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  cr_assert_eq(admit_at(queue, IDLE), 0);
+  double drop_s = seconds_since(&start);
+  cr_assert_eq(stats_of(queue).waiting, (N - MAX) / 2);
+  struct bo_token_info info = status_of(queue, &tokens[MAX], IDLE);
+  assert_waiting(&info, 1);
+  info = status_of(queue, &tokens[N - 2], IDLE);
+  assert_waiting(&info, (N - MAX) / 2);
+  cr_assert_eq(status_code(queue, &tokens[MAX + 1], IDLE), BO_QUEUE_NOT_FOUND);
+  cr_assert_eq(status_code(queue, &tokens[N - 1], IDLE), BO_QUEUE_NOT_FOUND);
+
+  /* The rest, apart from the two just asked about, at IDLE / 2 + IDLE. */
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  cr_assert_eq(admit_at(queue, IDLE / 2 + IDLE), 0);
+  double drop2_s = seconds_since(&start);
+  cr_assert_eq(stats_of(queue).waiting, 2);
+  info = status_of(queue, &tokens[N - 2], IDLE / 2 + IDLE);
+  assert_waiting(&info, 2);
+  struct bo_queue_stats stats = stats_of(queue);
+  cr_assert_eq(stats.active, MAX);
+  cr_assert_eq(stats.admitted_total, MAX);
+  fprintf(stderr,
+          "[queue_memory] %d idle waiting tokens dropped in one step in %.3f "
+          "s, then %d in %.3f s\n",
+          (N - MAX) / 2, drop_s, (N - MAX) / 2 - 2, drop2_s);
   bo_queue_close(queue);
   free(tokens);
 }
