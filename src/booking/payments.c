@@ -81,8 +81,15 @@ static enum bo_store_status pay_tx(struct bo_store_tx *tx, void *arg) {
 
   st = bo_reservation_move(tx, r.reservation_id, BO_RESERVATION_HELD,
                            BO_RESERVATION_CONFIRMED, ctx->now_ms);
-  if (st == BO_STORE_CONFLICT)
-    return fail(ctx, BO_ERR_RESERVATION_EXPIRED);
+  if (st == BO_STORE_CONFLICT) {
+    /* Someone moved it first (a concurrent payment or cancel): say what it
+     * became, as a request arriving a moment later would be told. */
+    st = op->reservation_get(tx, ctx->reservation_id, &r);
+    if (st != BO_STORE_OK)
+      return st;
+    why = payable(&r, ctx->user_id, ctx->now_ms);
+    return fail(ctx, why ? why : BO_ERR_RESERVATION_EXPIRED);
+  }
   if (st != BO_STORE_OK)
     return st;
   st = op->points_add(tx, ctx->user_id, -r.price, BO_BALANCE_MAX, ctx->now_ms,

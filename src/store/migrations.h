@@ -11,5 +11,6 @@ struct bo_migration {
 };
 
 extern const struct bo_migration bo_migrations_sqlite[];
+extern const struct bo_migration bo_migrations_postgres[];
 
 #endif

@@ -2,6 +2,7 @@
  * every driver's schema uses for the enums of store.h. */
 #include "store/store.h"
 
+#include "store/pg_internal.h"
 #include "store/sqlite_internal.h"
 
 #include <stdio.h>
@@ -24,14 +25,12 @@ struct bo_store *bo_store_open(const char *url, char *error,
   }
   if (has_prefix(url, "sqlite:"))
     return bo_sqlite_open(url + strlen("sqlite:"), error, error_size);
-  if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
-    snprintf(error, error_size,
-             "the PostgreSQL driver is not built into this binary yet; use "
-             "sqlite:PATH");
-    return NULL;
-  }
+  if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"))
+    return bo_pg_open(url, error, error_size);
   snprintf(error, error_size,
-           "unknown database URL \"%.64s\": expected sqlite:PATH", url);
+           "unknown database URL \"%.64s\": expected sqlite:PATH or "
+           "postgres://...",
+           url);
   return NULL;
 }
 

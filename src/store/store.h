@@ -1,6 +1,6 @@
 /* The storage interface: what the booking rules need from a relational
- * database, and nothing about SQL. A driver (sqlite.c; postgres.c later)
- * fills in a struct bo_store_driver.
+ * database, and nothing about SQL. A driver (sqlite_*.c, pg_*.c) fills in a
+ * struct bo_store_driver.
  *
  * Transactions. Every operation runs inside a transaction opened by
  * bo_store_transaction(). The rule is written as a function (bo_store_tx_fn)
@@ -293,7 +293,9 @@ struct bo_store {
   void *impl; /* the driver's own state */
 };
 
-/* Opens the store named by a BOXOFFICE_DB value ("sqlite:PATH").
+/* Opens the store named by a BOXOFFICE_DB value ("sqlite:PATH" or
+ * "postgres://..."). Call bo_store_close() only once no other thread uses
+ * the store: it closes every thread's connection.
  * On failure returns NULL and writes a reason into `error`. */
 struct bo_store *bo_store_open(const char *url, char *error, size_t error_size);
 void bo_store_close(struct bo_store *store);

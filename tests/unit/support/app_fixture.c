@@ -27,7 +27,7 @@ void app_fixture_open(struct app_fixture *fx, int64_t active_max) {
   s->hold_seconds = 300;
   s->active_max = active_max;
   s->active_seconds = 600;
-  s->idle_seconds = 120;
+  s->idle_seconds = 86400; /* rule tests move the clock by hours */
   fx->app.clock = (struct bo_clock){.now_ms = fake_now, .ctx = fx};
 
   char error[256] = "";
