@@ -1,10 +1,10 @@
-/* Picks the queue driver named by BOXOFFICE_QUEUE. Only the in-process
- * line exists so far; a Redis URL is recognised so that a deployment
- * configured for it fails at start-up with a message that says why,
- * instead of "unknown scheme". */
+/* Picks the queue driver named by BOXOFFICE_QUEUE: "memory" (the
+ * in-process line) or redis://HOST:PORT[/DB] (the shared line, redis*.c).
+ * No message repeats the URL: it may carry a password. */
 #include "queue/queue.h"
 
 #include "queue/memory_internal.h"
+#include "queue/redis_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,14 +29,9 @@ struct bo_queue *bo_queue_open(const char *url,
   if (strcmp(url, "memory") == 0)
     return bo_memq_open(settings, error, error_size);
   if (bo_queue_has_prefix(url, "redis://") ||
-      bo_queue_has_prefix(url, "rediss://")) {
-    /* The URL itself is not echoed: it may carry a password. */
-    snprintf(error, error_size,
-             "queue: redis queue driver not built yet; set BOXOFFICE_QUEUE "
-             "to \"memory\"");
-    return NULL;
-  }
-  /* Name only the scheme, for the same reason. */
+      bo_queue_has_prefix(url, "rediss://"))
+    return bo_redisq_open(url, settings, error, error_size);
+  /* Name only the scheme: the rest may carry a password. */
   snprintf(error, error_size,
            "queue: unknown queue driver \"%.*s\" in BOXOFFICE_QUEUE "
            "(expected \"memory\" or redis://host:port)",

@@ -1,0 +1,103 @@
+/* Private to the Redis queue driver (src/queue/redis*.c): the URL parser,
+ * the per-thread connections with their loaded scripts, and the scripts
+ * themselves. redis.c opens with the essay on how the line is kept in
+ * Redis; docs/queue.md has the key layout and what each script promises. */
+#ifndef BO_QUEUE_REDIS_INTERNAL_H
+#define BO_QUEUE_REDIS_INTERNAL_H
+
+#include "queue/queue.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The driver's entry point, used by bo_queue_open() in queue.c. */
+struct bo_queue *bo_redisq_open(const char *url,
+                                const struct bo_queue_settings *settings,
+                                char *error, size_t error_size);
+
+/* Every src/queue/NAME.lua, embedded by cmake/embed_lua.cmake. */
+extern const char bo_lua_step[];
+extern const char bo_lua_join[];
+extern const char bo_lua_status[];
+extern const char bo_lua_leave[];
+extern const char bo_lua_admit[];
+extern const char bo_lua_stats[];
+
+/* Reply codes and token states the scripts return (step.lua: R_*, S_*). */
+enum { BO_REDISQ_R_OK = 0, BO_REDISQ_R_NOT_FOUND = 1, BO_REDISQ_R_RETRY = 2 };
+enum { BO_REDISQ_S_WAITING = 1, BO_REDISQ_S_ACTIVE = 2, BO_REDISQ_S_SPENT = 3 };
+
+/* Every key lives under this prefix; "{q}" is the Redis Cluster hash tag
+ * that puts them all in one slot, as multi-key scripts require. */
+#define BO_REDISQ_PREFIX "bo:{q}:"
+
+/* About a second each, so a request that needs Redis gets its 503 within
+ * about a second when Redis is gone or hangs. */
+#define BO_REDISQ_CONNECT_TIMEOUT_MS 1000
+#define BO_REDISQ_COMMAND_TIMEOUT_MS 1000
+
+/* ---- redis_url.c: redis://[[user]:password@]host[:port][/db] ---- */
+struct bo_redisq_url {
+  char host[256];
+  int port;       /* default 6379 */
+  int db;         /* default 0 */
+  char *user;     /* NULL when absent; owned */
+  char *password; /* NULL when absent; owned */
+};
+
+/* 0, or -1 with a reason in `error` that never repeats the URL (it may
+ * carry a password). */
+int bo_redisq_url_parse(const char *url, struct bo_redisq_url *out, char *error,
+                        size_t error_size);
+void bo_redisq_url_free(struct bo_redisq_url *url);
+
+/* ---- redis_conn.c: one connection per thread, scripts loaded on it ---- */
+enum bo_redisq_script {
+  BO_REDISQ_JOIN,
+  BO_REDISQ_STATUS,
+  BO_REDISQ_LEAVE,
+  BO_REDISQ_ADMIT,
+  BO_REDISQ_STATS,
+  BO_REDISQ_SCRIPTS
+};
+
+struct bo_redisq_conn; /* a thread's connection; see redis_conn.c */
+
+struct bo_redisq_pool {
+  struct bo_redisq_url url;
+  /* The text Redis runs for each script: step.lua + the script for the
+   * ones that carry a time. Built once at open; owned. */
+  char *text[BO_REDISQ_SCRIPTS];
+  pthread_key_t key;            /* -> this thread's struct bo_redisq_conn */
+  pthread_mutex_t lock;         /* guards `conns` */
+  struct bo_redisq_conn *conns; /* every thread's, so close frees them all */
+};
+
+/* Takes over `url` (zeroes the caller's copy). 0, or -1 with a reason. */
+int bo_redisq_pool_init(struct bo_redisq_pool *pool, struct bo_redisq_url *url,
+                        char *error, size_t error_size);
+/* Frees every connection, including other threads'. No call may run. */
+void bo_redisq_pool_destroy(struct bo_redisq_pool *pool);
+
+/* Connects this thread (AUTH, SELECT, SCRIPT LOAD) unless it already is.
+ * 0 when the server answered; -1 when it could not be reached (reason in
+ * `error`, the connection dropped); -2 when it answered with an error, such
+ * as a wrong password (a setting to fix, not an outage). */
+int bo_redisq_connect(struct bo_redisq_pool *pool, char *error,
+                      size_t error_size);
+
+/* Runs a script by EVALSHA (EVAL when Redis has lost it: NOSCRIPT, e.g.
+ * after a restart or SCRIPT FLUSH). argv holds the keys and then the
+ * arguments. NULL when Redis could not be reached or answered with an
+ * error: the connection is then dropped (I/O) or kept (error reply), and
+ * the next call reconnects. The reply is the caller's to freeReplyObject. */
+redisReply *bo_redisq_eval(struct bo_redisq_pool *pool,
+                           enum bo_redisq_script script, int nkeys, int nargs,
+                           const char *const *argv);
+
+/* PING on this thread's connection: 0 on PONG, -1 otherwise. */
+int bo_redisq_ping(struct bo_redisq_pool *pool);
+
+#endif
