@@ -1,5 +1,5 @@
 /* The waiting line: who may book now (ACTIVE), who waits (WAITING) and in
- * which order. A driver (memory.c; redis.c later) fills in a struct
+ * which order. A driver (memory*.c, redis*.c) fills in a struct
  * bo_queue_driver.
  *
  * Promises every driver keeps:
@@ -62,7 +62,7 @@ struct bo_queue_settings {
 struct bo_queue;
 
 struct bo_queue_driver {
-  const char *name; /* "memory" */
+  const char *name; /* "memory", "redis" */
 
   /* Gives the user a place in line, or their live token again.
    * `created` says which. */
@@ -96,7 +96,8 @@ struct bo_queue {
   void *impl;
 };
 
-/* Opens the queue named by a BOXOFFICE_QUEUE value ("memory").
+/* Opens the queue named by a BOXOFFICE_QUEUE value ("memory" or
+ * "redis://HOST:PORT[/DB]").
  * On failure returns NULL and writes a reason into `error`. */
 struct bo_queue *bo_queue_open(const char *url,
                                const struct bo_queue_settings *settings,
