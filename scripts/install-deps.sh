@@ -14,6 +14,7 @@ packages=(
   libpq-dev           # PostgreSQL client (scale-out store)
   libhiredis-dev      # Redis client (scale-out queue)
   postgresql redis-server  # real servers the tests start in a temp folder
+  haproxy             # load balancer in front of N instances (deploy/, scripts/cluster.sh)
   libcurl4-openssl-dev  # HTTP client of the integration tests
   clang-format        # the formatting check of scripts/test.sh
 )
