@@ -3,9 +3,19 @@
 # root or with sudo:
 #   1. installs what the build needs (scripts/install-deps.sh),
 #   2. checks formatting, if clang-format is installed,
-#   3. builds build/ with warnings as errors and runs every test,
-#   4. builds build-asan/ with ASan+UBSan and runs the integration tests there,
-#      since they drive the real binary through the code paths that matter.
+#   3. builds build/ with warnings as errors and runs every test: unit tests,
+#      the store tests again on PostgreSQL, and the integration suite in both
+#      configurations (integration.* on SQLite + the in-process queue,
+#      integration_pg.* on PostgreSQL + Redis, several instances and faults
+#      included),
+#   4. builds build-asan/ with ASan+UBSan and runs the integration tests
+#      there, both configurations, since they drive the real binary through
+#      the code paths that matter.
+# PostgreSQL and Redis are never the machine's own: tests/services.sh starts
+# throwaway ones per test binary (and per test where a test needs its own)
+# in temporary folders, and stops them even when a test fails or crashes.
+# On 2 cores the whole run takes about 4 minutes once the packages are
+# installed: each build ~30 s, step 3 ~1.5 min, step 4 ~1 min.
 # Re-running is cheap: existing build directories are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."

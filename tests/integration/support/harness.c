@@ -2,11 +2,14 @@
  * stop, and the scratch folders they live in.
  *
  * Why these choices:
- *  - Each server gets its own mkdtemp folder (database and log) and its own
- *    port, because Criterion runs two tests at once and each starts servers.
+ *  - Each server gets its own mkdtemp folder (its log, and its cwd) and its
+ *    own port, because Criterion runs two tests at once and each starts
+ *    servers. What it stores lives in its `struct it_store` (services.c).
  *  - The port comes from binding port 0 and closing it. Another process can
- *    grab it in between, so a server that exits during start-up is started
- *    again on a new port (three attempts).
+ *    grab it in between, so a server that says "cannot listen" during
+ *    start-up is started again on a new port (three attempts). Any other
+ *    exit during start-up fails the test at once: a retry would hide a
+ *    start-up bug (migrations racing between instances, say).
  *  - The child runs with PR_SET_PDEATHSIG: if the test process dies (a
  *    Criterion timeout kills it), its servers die too instead of lingering.
  *    The signal follows the thread that forked, so servers are started from
@@ -15,6 +18,8 @@
  *    start fails or the server ends badly, and kept when BOXOFFICE_IT_KEEP
  *    is set. */
 #include "support/harness.h"
+
+#include "support/internal.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -35,7 +40,9 @@ extern char **environ;
 
 #define IT_MAX_SERVERS 8
 #define IT_MAX_DIRS 32
-#define IT_START_TIMEOUT_MS 10000
+/* Generous: under ASan, with migrations of a fresh PostgreSQL database and
+ * three instances starting at once, start-up takes a few seconds. */
+#define IT_START_TIMEOUT_MS 30000
 #define IT_STOP_TIMEOUT_MS 10000
 
 /* What this test process started; only the main thread touches these. */
@@ -57,11 +64,12 @@ static const char *scratch_base(void) {
   return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
 }
 
-static void make_scratch_dir(char dir[256]) {
+void it_make_scratch_dir(char dir[256]) {
   snprintf(dir, 256, "%s/boxoffice-it-XXXXXX", scratch_base());
   cr_assert_not_null(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
   cr_assert_lt(scratch_count, IT_MAX_DIRS, "too many scratch folders");
   scratch_dirs[scratch_count++] = strdup(dir);
+  it_guard_note("dir %s", dir);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag,
@@ -71,6 +79,10 @@ static int remove_entry(const char *path, const struct stat *sb, int flag,
   (void)ftw;
   remove(path);
   return 0;
+}
+
+void it_remove_tree(const char *dir) {
+  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The whole file, NUL-terminated (malloc'd), or NULL. */
@@ -102,15 +114,22 @@ static char *read_file(const char *path, size_t *len_out) {
   return buf;
 }
 
-/* The end of the server's log on stderr, for a failure's post-mortem. */
+/* The server's log on stderr, for a failure's post-mortem: its beginning
+ * (start-up: which database, which queue, what failed first) and its end. */
 static void print_log(const struct it_server *s, const char *why) {
   size_t len = 0;
   char *log = read_file(s->log_path, &len);
-  const size_t tail = 8192;
-  fprintf(stderr,
-          "---- boxoffice log (%s), %s ----\n%s\n---- end of log ----\n",
-          s->log_path, why,
-          log ? (len > tail ? log + len - tail : log) : "(unreadable)");
+  const size_t head = 3072, tail = 6144;
+  if (log && len > head + tail)
+    fprintf(stderr,
+            "---- boxoffice log (%s), %s ----\n%.*s\n[... %zu bytes ...]\n"
+            "%s\n---- end of log ----\n",
+            s->log_path, why, (int)head, log, len - head - tail,
+            log + len - tail);
+  else
+    fprintf(stderr,
+            "---- boxoffice log (%s), %s ----\n%s\n---- end of log ----\n",
+            s->log_path, why, log ? log : "(unreadable)");
   free(log);
 }
 
@@ -224,20 +243,39 @@ static bool running(struct it_server *s) {
 
 enum start_outcome { STARTED, EXITED, HUNG };
 
-/* One attempt: a fresh port, spawn, poll /healthz until 200. */
-static enum start_outcome launch(struct it_server *s) {
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* Whether the attempt that just ended failed on its port (another process
+ * took it between it_free_port and the server's bind): the server's log
+ * since the attempt began says "cannot listen". */
+static bool lost_its_port(const struct it_server *s) {
+  size_t len = 0;
+  char *log = read_file(s->log_path, &len);
+  bool lost = log && (long)len >= s->log_offset &&
+              strstr(log + s->log_offset, "cannot listen");
+  free(log);
+  return lost;
+}
+
+/* The first half of an attempt: a fresh port, spawn. */
+static void spawn_server(struct it_server *s) {
   s->port = it_free_port();
   snprintf(s->base_url, sizeof s->base_url, "http://127.0.0.1:%d", s->port);
+  s->log_offset = file_size(s->log_path);
 
-  char listen[64], db[320], hold[64], amax[64], asec[64], threads[64],
-      admin[128];
+  char listen[64], db[320], queue[160], hold[64], amax[64], asec[64],
+      threads[64], admin[128];
   const char *vars[10];
   size_t n = 0;
   snprintf(listen, sizeof listen, "BOXOFFICE_LISTEN=127.0.0.1:%d", s->port);
-  snprintf(db, sizeof db, "BOXOFFICE_DB=%s", s->db_url);
+  snprintf(db, sizeof db, "BOXOFFICE_DB=%s", s->store->db_url);
+  snprintf(queue, sizeof queue, "BOXOFFICE_QUEUE=%s", s->store->queue_url);
   vars[n++] = listen;
   vars[n++] = db;
-  vars[n++] = "BOXOFFICE_QUEUE=memory";
+  vars[n++] = queue;
   if (s->opts.hold_seconds) {
     snprintf(hold, sizeof hold, "BOXOFFICE_HOLD_SECONDS=%lld",
              (long long)s->opts.hold_seconds);
@@ -269,7 +307,11 @@ static enum start_outcome launch(struct it_server *s) {
   char **env = child_env(vars);
   s->pid = spawn(argv, env, s->log_path, s->dir);
   free(env);
+}
 
+/* The second half: poll /healthz until 200, the process exits, or the
+ * start-up deadline passes (then it is killed). */
+static enum start_outcome await_server(struct it_server *s) {
   /* A client of its own: a fresh connection cache for a fresh server. */
   struct it_client *c = it_client_new();
   struct it_response r = {0};
@@ -306,30 +348,86 @@ static enum start_outcome launch(struct it_server *s) {
   return outcome;
 }
 
-static void start(struct it_server *s) {
-  enum start_outcome outcome = EXITED;
-  for (int attempt = 0; attempt < 3 && outcome == EXITED; attempt++)
-    outcome = launch(s);
-  if (outcome != STARTED) {
-    print_log(s, outcome == HUNG ? "no /healthz 200 within 10 s"
-                                 : "it exited during start-up");
-    cr_assert_fail("boxoffice did not start (%s); its log is above",
-                   outcome == HUNG ? "no /healthz 200" : "it exited");
-  }
+/* The end of a file of the store's (its Redis log, say), if it has one. */
+static void print_store_file(const char *dir, const char *name) {
+  char path[400];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  size_t len = 0;
+  char *text = read_file(path, &len);
+  if (!text)
+    return;
+  const size_t tail = 3072;
+  fprintf(stderr, "---- %s ----\n%s\n---- end of %s ----\n", path,
+          len > tail ? text + len - tail : text, name);
+  free(text);
 }
 
-struct it_server *it_server_start(const struct it_server_opts *opts) {
+static void fail_start(struct it_server *s, enum start_outcome outcome) {
+  print_log(s, outcome == HUNG ? "no /healthz 200 within the start-up time"
+                               : "it exited during start-up");
+  fprintf(stderr, "it: BOXOFFICE_DB=%s BOXOFFICE_QUEUE=%s\n", s->store->db_url,
+          s->store->queue_url);
+  if (s->store->redis_dir[0])
+    print_store_file(s->store->redis_dir, "redis.log");
+  if (s->store->pg_dir[0])
+    print_store_file(s->store->pg_dir, "server.log");
+  cr_assert_fail("boxoffice did not start on %s (%s); its log is above",
+                 it_backend_name(),
+                 outcome == HUNG ? "no /healthz 200" : "it exited");
+}
+
+/* Attempts until one starts or fails for another reason than its port. */
+static void start(struct it_server *s) {
+  enum start_outcome outcome = EXITED;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    spawn_server(s);
+    outcome = await_server(s);
+    if (outcome != EXITED || !lost_its_port(s))
+      break;
+  }
+  if (outcome != STARTED)
+    fail_start(s, outcome);
+}
+
+static struct it_server *new_server(struct it_store *st,
+                                    const struct it_server_opts *opts) {
   cr_assert_lt(server_count, IT_MAX_SERVERS, "too many servers in one test");
   struct it_server *s = calloc(1, sizeof *s);
   cr_assert_not_null(s);
   if (opts)
     s->opts = *opts;
-  make_scratch_dir(s->dir);
-  snprintf(s->db_url, sizeof s->db_url, "sqlite:%s/boxoffice.db", s->dir);
+  s->store = st;
+  it_make_scratch_dir(s->dir);
+  snprintf(s->db_url, sizeof s->db_url, "%s", st->db_url);
   snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
   servers[server_count++] = s;
+  return s;
+}
+
+struct it_server *it_server_start_on(struct it_store *st,
+                                     const struct it_server_opts *opts) {
+  struct it_server *s = new_server(st, opts);
   start(s);
   return s;
+}
+
+struct it_server *it_server_start(const struct it_server_opts *opts) {
+  return it_server_start_on(it_store_new(), opts);
+}
+
+void it_servers_start_on(struct it_store *st, const struct it_server_opts *opts,
+                         size_t n, struct it_server **out) {
+  for (size_t i = 0; i < n; i++) {
+    out[i] = new_server(st, opts);
+    spawn_server(out[i]);
+  }
+  for (size_t i = 0; i < n; i++) {
+    enum start_outcome outcome = await_server(out[i]);
+    if (outcome == EXITED && lost_its_port(out[i]))
+      start(out[i]);
+    else if (outcome != STARTED)
+      fail_start(out[i], outcome);
+  }
 }
 
 int it_server_stop(struct it_server *s) {
@@ -356,6 +454,10 @@ void it_server_restart(struct it_server *s) {
   start(s);
 }
 
+void it_assert_running(struct it_server *s) {
+  cr_assert(running(s), "the server is no longer running (log above)");
+}
+
 void it_assert_alive(struct it_server *s) {
   cr_assert(running(s), "the server is no longer running (log above)");
   struct it_response r = {0};
@@ -369,7 +471,7 @@ void it_assert_alive(struct it_server *s) {
 int it_run(const char *const *argv, const char *const *env, int timeout_ms,
            char **output, char dir_out[256]) {
   char dir[256], out_path[300];
-  make_scratch_dir(dir);
+  it_make_scratch_dir(dir);
   snprintf(out_path, sizeof out_path, "%s/output.txt", dir);
 
   size_t argc = 0;
@@ -419,6 +521,7 @@ void it_setup(void) {
   /* Writing to a connection the server closed must be an error, not death. */
   signal(SIGPIPE, SIG_IGN);
   cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+  it_guard_start();
 }
 
 void it_teardown(void) {
@@ -432,12 +535,15 @@ void it_teardown(void) {
     free(s);
   }
   server_count = 0;
+  /* The servers are gone: now their databases and Redis servers. */
+  it_guard_finish();
+  it_stores_free();
   bool keep = getenv("BOXOFFICE_IT_KEEP") != NULL;
   for (size_t i = 0; i < scratch_count; i++) {
     if (keep)
       fprintf(stderr, "it: kept %s\n", scratch_dirs[i]);
     else
-      nftw(scratch_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+      it_remove_tree(scratch_dirs[i]);
     free(scratch_dirs[i]);
   }
   scratch_count = 0;

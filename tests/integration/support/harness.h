@@ -1,6 +1,15 @@
 /* End-to-end test harness: starts the real `boxoffice` binary
  * ($BOXOFFICE_BIN) in a temporary folder of its own and talks HTTP to it.
  *
+ * Two configurations, chosen by BOXOFFICE_IT_BACKEND (ctest sets it):
+ *  - "sqlite" (the default): each server gets its own SQLite file and the
+ *    in-process queue;
+ *  - "postgres": each server gets a fresh database created in the cluster
+ *    at $BOXOFFICE_TEST_PG (tests/services.sh run starts one) and a
+ *    redis-server of its own (tests/services.sh start-redis), so tests never
+ *    see each other's rows or keys. Servers that must share what they store
+ *    (several instances, restarts) share one `struct it_store`.
+ *
  * Two kinds of functions live here:
  *  - plain ones (it_send, it_request_on, it_client_*, it_run) never assert,
  *    so worker threads of the race tests may call them and record results;
@@ -10,8 +19,10 @@
  *
  * Every test file declares its suite with .init = it_setup and
  * .fini = it_teardown: the teardown stops every server the test started,
- * even when an assertion failed half-way. Servers die with the test process
- * too (PR_SET_PDEATHSIG), so a timed-out test leaves nothing running. */
+ * drops its databases and stops its Redis and PostgreSQL servers, even when
+ * an assertion failed half-way. If the test process dies instead (a crash,
+ * a Criterion timeout), servers die with it (PR_SET_PDEATHSIG), and a
+ * guard process that outlives it does the rest (see services.c). */
 #ifndef IT_HARNESS_H
 #define IT_HARNESS_H
 
@@ -37,24 +48,71 @@ struct it_server_opts {
   bool demo;              /* serve --demo */
 };
 
+/* What servers store things in: a database and a queue. Owned by the
+ * harness; teardown drops and stops what it started. */
+struct it_store {
+  char dir[256];       /* its temporary folder */
+  char db_url[300];    /* BOXOFFICE_DB */
+  char queue_url[128]; /* BOXOFFICE_QUEUE */
+  char db_name[64];    /* postgres: the database created for it, else "" */
+  char redis_dir[300]; /* postgres: its redis-server's folder, else "" */
+  char pg_dir[300];    /* it_store_private: its own cluster, else "" */
+};
+
 struct it_server {
   pid_t pid; /* 0 when not running */
   int port;
   char base_url[64]; /* "http://127.0.0.1:PORT" */
   char dir[256];     /* the temporary folder; removed by teardown */
-  char db_url[300];  /* "sqlite:DIR/boxoffice.db" */
+  char db_url[300];  /* its store's BOXOFFICE_DB */
   char log_path[300];
   struct it_server_opts opts;
+  struct it_store *store;
+  long log_offset; /* where the current start attempt's log begins */
 };
 
 /* Suite fixtures (see above). */
 void it_setup(void);
 void it_teardown(void);
 
-/* Starts a server and waits for GET /healthz 200 (asserts; on failure the
- * server's log is printed). `opts` may be NULL. The harness owns the server:
- * teardown stops it and removes its folder. */
+/* ---- Backends ----------------------------------------------------------- */
+
+/* True when BOXOFFICE_IT_BACKEND=postgres. */
+bool it_postgres_mode(void);
+/* "sqlite+memory" or "postgres+redis", for messages. */
+const char *it_backend_name(void);
+
+/* A fresh store for this configuration: a SQLite file and the in-process
+ * queue, or a new database in $BOXOFFICE_TEST_PG and a Redis of its own. */
+struct it_store *it_store_new(void);
+/* Postgres mode only: a PostgreSQL cluster and a Redis of the store's own,
+ * so that a test can stop and start them (fault tests). */
+struct it_store *it_store_private(void);
+
+/* The store's servers: `services.sh stop-pg|start-pg|stop-redis|
+ * start-redis` on its folders. Start asserts the address is the one the
+ * servers were given (same port), so that they can find it again.
+ * it_store_crash_pg is an immediate shutdown: no checkpoint, the WAL is
+ * replayed at the next start, as after a crash of PostgreSQL. */
+void it_store_stop_pg(struct it_store *st);
+void it_store_crash_pg(struct it_store *st);
+void it_store_start_pg(struct it_store *st);
+void it_store_stop_redis(struct it_store *st);
+void it_store_start_redis(struct it_store *st);
+
+/* ---- Servers ------------------------------------------------------------ */
+
+/* Starts a server on a store of its own and waits for GET /healthz 200
+ * (asserts; on failure the server's log is printed). `opts` may be NULL.
+ * The harness owns the server: teardown stops it and removes its folder. */
 struct it_server *it_server_start(const struct it_server_opts *opts);
+/* The same on a given store (several instances on one database). */
+struct it_server *it_server_start_on(struct it_store *st,
+                                     const struct it_server_opts *opts);
+/* Starts `n` servers on one store at the same moment (so that their
+ * migrations run concurrently), then waits for all of them. */
+void it_servers_start_on(struct it_store *st, const struct it_server_opts *opts,
+                         size_t n, struct it_server **out);
 
 /* SIGTERM, then SIGKILL after 10 s; reaps. Returns the exit status as
  * waitpid reports it, or -1 if the server was not running. */
@@ -63,11 +121,13 @@ int it_server_stop(struct it_server *s);
 /* kill -9 and reap: a crash, nothing flushed by the server itself. */
 void it_server_kill9(struct it_server *s);
 
-/* Starts the same server again on the same database (a new port). */
+/* Starts the same server again on the same store (a new port). */
 void it_server_restart(struct it_server *s);
 
 /* Asserts the process is still running and GET /healthz answers 200. */
 void it_assert_alive(struct it_server *s);
+/* Asserts only that the process is still running (no crash, no exit). */
+void it_assert_running(struct it_server *s);
 
 /* A port that was free a moment ago (bind port 0, close). */
 int it_free_port(void);
