@@ -17,6 +17,7 @@ packages=(
   haproxy             # load balancer in front of N instances (deploy/, scripts/cluster.sh)
   libcurl4-openssl-dev  # HTTP client of the integration tests
   clang-format        # the formatting check of scripts/test.sh
+  clang libclang-rt-14-dev  # libFuzzer harnesses (tests/fuzz)
 )
 
 missing=()
