@@ -81,15 +81,12 @@ static enum bo_store_status pay_tx(struct bo_store_tx *tx, void *arg) {
 
   st = bo_reservation_move(tx, r.reservation_id, BO_RESERVATION_HELD,
                            BO_RESERVATION_CONFIRMED, ctx->now_ms);
-  if (st == BO_STORE_CONFLICT) {
-    /* Someone moved it first (a concurrent payment or cancel): say what it
-     * became, as a request arriving a moment later would be told. */
-    st = op->reservation_get(tx, ctx->reservation_id, &r);
-    if (st != BO_STORE_OK)
-      return st;
-    why = payable(&r, ctx->user_id, ctx->now_ms);
-    return fail(ctx, why ? why : BO_ERR_RESERVATION_EXPIRED);
-  }
+  /* Someone moved it first: a concurrent payment (perhaps this very
+   * request's retry, with the same key) or a cancel. Run again: the re-run
+   * sees that commit, so it replays the key's answer or says what the
+   * reservation became, as a request arriving a moment later would hear. */
+  if (st == BO_STORE_CONFLICT)
+    return BO_STORE_TRANSIENT;
   if (st != BO_STORE_OK)
     return st;
   st = op->points_add(tx, ctx->user_id, -r.price, BO_BALANCE_MAX, ctx->now_ms,
@@ -103,8 +100,8 @@ static enum bo_store_status pay_tx(struct bo_store_tx *tx, void *arg) {
                                      .amount = r.price,
                                      .balance_after = out->balance_after};
   st = op->payment_insert(tx, &out->payment, ctx->now_ms);
-  if (st == BO_STORE_CONFLICT)
-    return fail(ctx, BO_ERR_ALREADY_PAID);
+  if (st == BO_STORE_CONFLICT) /* the same race, caught by the unique key */
+    return BO_STORE_TRANSIENT;
   if (st != BO_STORE_OK)
     return st;
   if (r.price > 0) {
