@@ -1,6 +1,7 @@
 /* The one object every handler and rule receives. main.c builds it once;
  * nothing in it changes after start-up except through the thread-safe
- * objects it points to (store, queue, metrics). No mutable globals. */
+ * objects it points to (store, queue, metrics, rate limits). No mutable
+ * globals. */
 #ifndef BO_APP_H
 #define BO_APP_H
 
@@ -9,6 +10,7 @@
 #include "queue/queue.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/ratelimit.h"
 
 struct bo_app {
   struct bo_settings settings;
@@ -16,6 +18,9 @@ struct bo_app {
   struct bo_store *store;
   struct bo_queue *queue;
   struct bo_metrics *metrics;
+  /* Token buckets (src/api/queue.c); NULL when the rate setting is 0. */
+  struct bo_ratelimit *poll_limit;  /* GET /queue/status, per token */
+  struct bo_ratelimit *issue_limit; /* POST /queue/tokens, per address */
 };
 
 #endif

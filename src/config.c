@@ -12,6 +12,8 @@
  * unit tests instead of reaching production. */
 #include "config.h"
 
+#include "util/netaddr.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +34,7 @@ enum kind {
   KIND_INT,    /* strict decimal int64_t within [min, max] */
   KIND_SECRET, /* visible ASCII, never echoed back in messages */
   KIND_SWITCH, /* a flag without a value; no environment variable */
+  KIND_RANGES, /* comma-separated IP addresses or CIDR blocks */
 };
 
 struct setting {
@@ -83,6 +86,43 @@ static const struct setting settings_table[] = {
     {"max_connections", "BOXOFFICE_MAX_CONNECTIONS", "--max-connections",
      KIND_INT, "10000", 1, 1000000, FIELD(max_connections), "N",
      "open client connections at most; more are refused"},
+    {"max_connections_per_ip", "BOXOFFICE_MAX_CONNECTIONS_PER_IP",
+     "--max-connections-per-ip", KIND_INT, "256", 0, 1000000,
+     FIELD(max_connections_per_ip), "N",
+     "open connections from one client address (IPv6: one /64) at most;\n"
+     "more are refused. Trusted proxies (--trusted-proxies) carry many\n"
+     "clients and are not capped. 0 turns the cap off; do that behind a\n"
+     "load balancer that is not listed as a trusted proxy"},
+    {"client_timeout_seconds", "BOXOFFICE_CLIENT_TIMEOUT_SECONDS",
+     "--client-timeout-seconds", KIND_INT, "10", 1, 3600,
+     FIELD(client_timeout_seconds), "N",
+     "a connection that sends nothing for this long is closed (idle\n"
+     "keep-alive and clients stalling mid-request alike)"},
+    {"poll_rate", "BOXOFFICE_POLL_RATE", "--poll-rate", KIND_INT, "10", 0,
+     1000000, FIELD(poll_rate), "N",
+     "GET /api/v1/queue/status per queue token per second, on average;\n"
+     "past it 429 with Retry-After. 0 turns the limit off. Each instance\n"
+     "counts on its own"},
+    {"poll_burst", "BOXOFFICE_POLL_BURST", "--poll-burst", KIND_INT, "20", 1,
+     1000000, FIELD(poll_burst), "N",
+     "queue status polls one token may make at once after a quiet spell"},
+    {"issue_rate", "BOXOFFICE_ISSUE_RATE", "--issue-rate", KIND_INT, "50", 0,
+     1000000, FIELD(issue_rate), "N",
+     "POST /api/v1/queue/tokens per client address per second, on average;\n"
+     "past it 429 with Retry-After. 0 turns the limit off. Each instance\n"
+     "counts on its own; IPv6 clients count per /64"},
+    {"issue_burst", "BOXOFFICE_ISSUE_BURST", "--issue-burst", KIND_INT, "500",
+     1, 1000000, FIELD(issue_burst), "N",
+     "queue tokens one client address may ask for at once after a quiet\n"
+     "spell"},
+    {"trusted_proxies", "BOXOFFICE_TRUSTED_PROXIES", "--trusted-proxies",
+     KIND_RANGES, "127.0.0.1,::1", 0, BO_NETRANGE_LIST_MAX,
+     FIELD(trusted_proxies), "LIST",
+     "addresses or CIDR blocks of load balancers, comma-separated, or none.\n"
+     "A connection from one of them is not held to the per-address\n"
+     "connection cap, and the client it names in X-Forwarded-For is the\n"
+     "one the token issuance limit counts. The default is this host (a\n"
+     "local haproxy, local tools); list your balancers' addresses instead"},
     {"demo", NULL, "--demo", KIND_SWITCH, NULL, 0, 0, FIELD(demo), NULL,
      "serve only: load demo data (concerts, schedules, users) into an\n"
      "empty database"},
@@ -143,6 +183,12 @@ static void print_rule(FILE *to, const struct setting *row) {
   case KIND_SWITCH:
     fputs("takes no value", to);
     break;
+  case KIND_RANGES:
+    fprintf(to,
+            "must be none or up to %" PRId64
+            " comma-separated IP addresses or CIDR blocks (10.0.0.0/8)",
+            row->max);
+    break;
   }
 }
 
@@ -152,7 +198,9 @@ static void report_invalid(FILE *err, const struct setting *row,
                            const char *value) {
   fprintf(err, "boxoffice: invalid %s (%s) ", row->env ? row->env : row->name,
           row->flag);
-  if (row->kind == KIND_SECRET)
+  /* A database or Redis URL may carry a password (postgres://u:pw@h). */
+  if (row->kind == KIND_SECRET || row->kind == KIND_DB ||
+      row->kind == KIND_QUEUE)
     fputs("(value hidden)", err);
   else
     print_quoted(err, value);
@@ -294,6 +342,14 @@ static bool apply(const struct setting *row, const char *text,
     memcpy(member, &on, sizeof on);
     return true;
   }
+  case KIND_RANGES:
+    /* "none" spells the empty list: an empty variable means "unset",
+     * which would bring the default back. */
+    if (strcmp(text, "none") == 0)
+      text = "";
+    if (bo_netrange_parse_list(text, NULL, (int)row->max) < 0)
+      return false;
+    return copy_text(text, member, row->size);
   }
   return false;
 }

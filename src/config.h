@@ -24,6 +24,16 @@ struct bo_settings {
   char admin_token[256];
   int64_t threads; /* HTTP worker threads */
   int64_t max_connections;
+  /* Abuse limits (src/http/server.c, src/api/queue.c). A rate of 0 turns
+   * its limit off, as does a per-address connection cap of 0. */
+  int64_t max_connections_per_ip;
+  int64_t client_timeout_seconds;  /* a connection silent this long closes */
+  int64_t poll_rate, poll_burst;   /* GET /queue/status, per token */
+  int64_t issue_rate, issue_burst; /* POST /queue/tokens, per address */
+  /* Comma-separated addresses or CIDR blocks of proxies whose
+   * X-Forwarded-For names the client and which the per-address connection
+   * cap leaves alone; empty: none. */
+  char trusted_proxies[1024];
   bool demo; /* serve --demo: load demo data into an empty db */
 };
 

@@ -22,7 +22,10 @@
   X(BALANCE_LIMIT, 409, "Balance limit exceeded")                              \
   X(IDEMPOTENCY_KEY_REUSED, 409, "Idempotency key reused")                     \
   X(PAYLOAD_TOO_LARGE, 413, "Payload too large")                               \
+  X(URI_TOO_LONG, 414, "URI too long")                                         \
   X(UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported media type")                     \
+  X(TOO_MANY_REQUESTS, 429, "Too many requests")                               \
+  X(REQUEST_HEADER_TOO_LARGE, 431, "Request header fields too large")          \
   X(INTERNAL, 500, "Internal error")                                           \
   X(UNAVAILABLE, 503, "Service unavailable")
 

@@ -17,6 +17,21 @@
 #define SPENT_TOKEN_KEEP_MS (3600 * 1000LL)
 /* How long in-flight requests get to finish after SIGTERM. */
 #define SHUTDOWN_GRACE_MS 10000
+/* Keys each rate limit remembers at most (72 bytes each, reserved at start
+ * and touched only as keys arrive): far more than the tokens polled or
+ * addresses seen within one burst window, so the cap only matters under a
+ * flood of distinct keys. */
+#define RATELIMIT_KEYS (128u * 1024u)
+
+/* A limiter per the settings, or NULL when its rate is 0 (off). False
+ * only when memory ran out. */
+static bool open_limit(int64_t rate, int64_t burst, struct bo_ratelimit **out) {
+  *out = NULL;
+  if (rate == 0)
+    return true;
+  *out = bo_ratelimit_create(rate, burst, RATELIMIT_KEYS);
+  return *out != NULL;
+}
 
 static int serve(struct bo_app *app, const sigset_t *stop_signals) {
   int rc = EXIT_FAILURE;
@@ -117,9 +132,18 @@ int main(int argc, char **argv) {
   app.metrics = bo_metrics_create(route_names, bo_api_route_count);
   if (!app.metrics)
     goto done;
+  if (!open_limit(app.settings.poll_rate, app.settings.poll_burst,
+                  &app.poll_limit) ||
+      !open_limit(app.settings.issue_rate, app.settings.issue_burst,
+                  &app.issue_limit)) {
+    bo_log_error("msg=\"rate limits not created: out of memory\"");
+    goto done;
+  }
 
   rc = serve(&app, &stop_signals);
 done:
+  bo_ratelimit_destroy(app.issue_limit);
+  bo_ratelimit_destroy(app.poll_limit);
   bo_metrics_destroy(app.metrics);
   free(route_names);
   bo_queue_close(app.queue);

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const int statuses[] = {200, 201, 400, 401, 403, 404, 405,
-                               409, 413, 415, 429, 500, 503};
+static const int statuses[] = {200, 201, 400, 401, 403, 404, 405, 409,
+                               413, 414, 415, 429, 431, 500, 503};
 #define STATUS_COUNT (sizeof statuses / sizeof statuses[0])
 #define STATUS_OTHER STATUS_COUNT
 

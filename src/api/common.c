@@ -6,9 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* "Bearer <credentials>": the scheme is case-insensitive (RFC 9110 11.1);
- * NULL when the header is missing or of another scheme. */
-static const char *bearer(const struct bo_request *req) {
+const char *bo_api_bearer(const struct bo_request *req) {
   const char *h = req->authorization;
   if (!h || strncasecmp(h, "Bearer ", 7) != 0)
     return NULL;
@@ -21,7 +19,7 @@ static const char *bearer(const struct bo_request *req) {
 bool bo_api_token(struct bo_app *app, const struct bo_request *req,
                   enum bo_token_need need, struct bo_token_info *info,
                   struct bo_reply *reply) {
-  const char *token = bearer(req);
+  const char *token = bo_api_bearer(req);
   if (!token) {
     bo_reply_error(reply, BO_ERR_TOKEN_INVALID,
                    "send the queue token as 'Authorization: Bearer <token>'");
@@ -42,7 +40,7 @@ bool bo_api_admin(struct bo_app *app, const struct bo_request *req,
     bo_api_fail(reply, BO_ERR_ADMIN_DISABLED);
     return false;
   }
-  const char *given = bearer(req);
+  const char *given = bo_api_bearer(req);
   /* Hash both sides so the comparison takes the same time whatever the
    * lengths, then compare the digests in constant time. */
   unsigned char want[crypto_generichash_BYTES], got[crypto_generichash_BYTES];

@@ -12,6 +12,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+/* "Bearer <credentials>": the scheme is case-insensitive (RFC 9110 11.1);
+ * NULL when the header is missing or of another scheme. */
+const char *bo_api_bearer(const struct bo_request *req);
+
 /* Checks the bearer token for `need`; on failure answers and returns false. */
 bool bo_api_token(struct bo_app *app, const struct bo_request *req,
                   enum bo_token_need need, struct bo_token_info *info,

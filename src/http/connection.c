@@ -16,12 +16,25 @@
  * which RFC 9110 allows for 413. A client sending "Expect: 100-continue"
  * then never has to send the body at all.
  *
- * Completion (MHD_OPTION_NOTIFY_COMPLETED) runs for every request that
- * reached the access handler, also when the client went away, so that is
- * where the log line, the metrics and the cleanup happen, exactly once. */
+ * A request target longer than BO_HTTP_URL_MAX (414) or a request line
+ * and headers over BO_HTTP_HEADERS_MAX (431) are refused before routing, in
+ * the same way: answered once the body is in (or at once, past DRAIN_MAX).
+ * Headers beyond MHD's per-connection memory never reach us: MHD answers
+ * those 431 (and a request line beyond it 414) itself, with a short HTML
+ * body, and closes the connection.
+ *
+ * The request's context is made as soon as the request line is in (MHD's
+ * URI log callback), not at the first access-handler call, so that a
+ * client stalling half-way through its headers until the connection
+ * timeout closes it still gets a log line. The completion notice, which MHD
+ * sends for every request that has a context, is where the log line, the
+ * metrics and the cleanup happen, exactly once per request; the requests
+ * MHD answers itself (431, 414, 400, 505), with or without a context, are
+ * logged and counted by its logger instead (server.c). */
 #include "http/connection.h"
 
 #include "app.h"
+#include "http/client_addr.h"
 #include "http/input.h"
 #include "http/reply.h"
 #include "http/request.h"
@@ -36,9 +49,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Past this announced size the 413 goes out before the body is read. */
 #define DRAIN_MAX (1024 * 1024)
+/* X-Forwarded-For header lines looked at, the last ones (a trusted proxy's
+ * line is the last; more lines than this are the client's own). */
+#define FORWARDED_LINES_MAX 8
 
 /* What we answer when not even a problem document can be built. */
 static const char oom_body[] =
@@ -48,9 +65,12 @@ static const char oom_body[] =
 
 struct request_ctx {
   struct bo_http_server *server;
-  int64_t start_ns;
+  int64_t start_ns; /* when the request line was in */
   char request_id[BO_REQUEST_ID_SIZE];
-  char method[16]; /* a copy: MHD's string may be gone at completion */
+  char method[16];       /* a copy: MHD's string may be gone at completion */
+  size_t uri_len;        /* the request target as sent, query included */
+  bool begun;            /* the access handler has seen it (headers complete) */
+  enum bo_error refusal; /* URI_TOO_LONG or REQUEST_HEADER_TOO_LARGE */
   char *body;
   size_t body_len, body_cap;
   bool too_large;
@@ -68,6 +88,13 @@ static void new_request_id(char out[BO_REQUEST_ID_SIZE]) {
 
 static const char *header(struct MHD_Connection *connection, const char *name) {
   return MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
+}
+
+/* The request line and headers as received, in bytes. */
+static size_t header_size(struct MHD_Connection *connection) {
+  const union MHD_ConnectionInfo *info = MHD_get_connection_info(
+      connection, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+  return info ? info->header_size : 0;
 }
 
 static const char *query_lookup(void *query_ctx, const char *name) {
@@ -89,7 +116,7 @@ static int64_t announced_length(struct MHD_Connection *connection) {
 /* Appends a chunk of body, or notes that the body is too large and drops
  * it. False only when memory ran out. */
 static bool take_body(struct request_ctx *ctx, const char *data, size_t n) {
-  if (ctx->too_large)
+  if (ctx->too_large || ctx->refusal)
     return true;
   if (n > BO_HTTP_BODY_MAX - ctx->body_len) {
     ctx->too_large = true;
@@ -136,6 +163,47 @@ static void find_bad_id(const char *pattern, const char *path, const char **seg,
     pattern += plen;
     path += tlen;
   }
+}
+
+struct forwarded_lines {
+  const char *values[FORWARDED_LINES_MAX];
+  size_t n;
+};
+
+/* MHD_KeyValueIterator over the headers: keeps the last X-Forwarded-For
+ * lines. MHD_lookup_connection_value would give only the first, which is
+ * the one a client may have sent itself. */
+static enum MHD_Result collect_forwarded(void *cls, enum MHD_ValueKind kind,
+                                         const char *key, const char *value) {
+  struct forwarded_lines *lines = cls;
+  (void)kind;
+  if (strcasecmp(key, "X-Forwarded-For") != 0 || value == NULL)
+    return MHD_YES;
+  if (lines->n == FORWARDED_LINES_MAX) {
+    memmove(lines->values, lines->values + 1,
+            (FORWARDED_LINES_MAX - 1) * sizeof lines->values[0]);
+    lines->n--;
+  }
+  lines->values[lines->n++] = value;
+  return MHD_YES;
+}
+
+static void client_address(const struct bo_http_server *server,
+                           struct MHD_Connection *connection,
+                           struct bo_netaddr *out) {
+  struct bo_netaddr peer = {0};
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info == NULL || !bo_netaddr_from_sockaddr(info->client_addr, &peer) ||
+      server->trusted_count == 0) {
+    *out = peer;
+    return;
+  }
+  struct forwarded_lines lines = {.n = 0};
+  MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_forwarded,
+                            &lines);
+  bo_client_addr_resolve(&peer, lines.values, lines.n, server->trusted,
+                         server->trusted_count, out);
 }
 
 /* Routes the request and lets its handler fill `reply`. */
@@ -189,6 +257,7 @@ static void dispatch(struct request_ctx *ctx, struct MHD_Connection *connection,
   for (int i = 0; i < match.id_count; i++)
     req.path_ids[i] = match.ids[i];
   memcpy(req.request_id, ctx->request_id, sizeof req.request_id);
+  client_address(server, connection, &req.client_addr);
 
   server->routes[match.index].handler(server->app, &req, reply);
   if (reply->status < 100 || reply->status > 599) {
@@ -235,6 +304,11 @@ static enum MHD_Result send_reply(struct request_ctx *ctx,
   MHD_add_response_header(response, "X-Request-Id", ctx->request_id);
   if (reply->allow[0])
     MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, reply->allow);
+  if (reply->retry_after > 0) {
+    char seconds[16];
+    snprintf(seconds, sizeof seconds, "%d", reply->retry_after);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+  }
 
   enum MHD_Result ret =
       MHD_queue_response(connection, (unsigned int)status, response);
@@ -266,27 +340,62 @@ static enum MHD_Result answer_too_large(struct request_ctx *ctx,
   return ret;
 }
 
-/* First call: the headers are in. Sets up the request's context. */
-static enum MHD_Result begin(struct bo_http_server *server,
-                             struct MHD_Connection *connection, const char *url,
-                             const char *method, void **con_cls) {
+/* A refusal decided from the request line and headers alone: not routed,
+ * since no route's answer would matter. */
+static enum MHD_Result answer_refusal(struct request_ctx *ctx,
+                                      struct MHD_Connection *connection) {
+  struct bo_reply reply = {0};
+  if (ctx->refusal == BO_ERR_URI_TOO_LONG)
+    bo_reply_error(&reply, ctx->refusal,
+                   "the request target is %zu bytes long; at most %d are "
+                   "accepted",
+                   ctx->uri_len, BO_HTTP_URL_MAX);
+  else
+    bo_reply_error(&reply, ctx->refusal,
+                   "the request line and headers are %zu bytes long; at most "
+                   "%d are accepted",
+                   header_size(connection), BO_HTTP_HEADERS_MAX);
+  enum MHD_Result ret = send_reply(ctx, connection, &reply);
+  bo_reply_clear(&reply);
+  return ret;
+}
+
+void *bo_http_on_uri(void *cls, const char *uri,
+                     struct MHD_Connection *connection) {
+  struct bo_http_server *server = cls;
+  (void)connection;
   struct request_ctx *ctx = calloc(1, sizeof *ctx);
   if (ctx == NULL)
-    return MHD_NO;
+    return NULL; /* the access handler then drops the connection */
   ctx->server = server;
   ctx->start_ns = bo_clock_monotonic_ns();
   ctx->route_index = server->route_count;
+  ctx->uri_len = strlen(uri);
   new_request_id(ctx->request_id);
+  return ctx;
+}
+
+/* First call: the headers are in. Checks what can be checked before the
+ * body. */
+static enum MHD_Result begin(struct request_ctx *ctx,
+                             struct MHD_Connection *connection, const char *url,
+                             const char *method) {
+  ctx->begun = true;
   snprintf(ctx->method, sizeof ctx->method, "%s", method);
-  atomic_fetch_add(&server->in_flight, 1);
-  *con_cls = ctx;
+  atomic_fetch_add(&ctx->server->in_flight, 1);
+
+  if (ctx->uri_len > BO_HTTP_URL_MAX)
+    ctx->refusal = BO_ERR_URI_TOO_LONG;
+  else if (header_size(connection) > BO_HTTP_HEADERS_MAX)
+    ctx->refusal = BO_ERR_REQUEST_HEADER_TOO_LARGE;
 
   int64_t announced = announced_length(connection);
   if (announced > BO_HTTP_BODY_MAX) {
     ctx->too_large = true;
-    if (announced > DRAIN_MAX)
-      return answer_too_large(ctx, connection, url, method); /* then closes */
-  } else if (announced > 0) {
+    if (announced > DRAIN_MAX) /* answered now; the connection then closes */
+      return ctx->refusal ? answer_refusal(ctx, connection)
+                          : answer_too_large(ctx, connection, url, method);
+  } else if (announced > 0 && !ctx->refusal) {
     /* One allocation for the usual body. */
     ctx->body = malloc((size_t)announced);
     ctx->body_cap = ctx->body ? (size_t)announced : 0;
@@ -298,12 +407,14 @@ enum MHD_Result bo_http_on_request(void *cls, struct MHD_Connection *connection,
                                    const char *url, const char *method,
                                    const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls) {
-  struct bo_http_server *server = cls;
   struct request_ctx *ctx = *con_cls;
+  (void)cls;
   (void)version;
 
   if (ctx == NULL)
-    return begin(server, connection, url, method, con_cls);
+    return MHD_NO; /* bo_http_on_uri ran out of memory */
+  if (!ctx->begun)
+    return begin(ctx, connection, url, method);
   if (ctx->status != 0) {
     /* Answered early (413); MHD discards the rest of the body. */
     *upload_data_size = 0;
@@ -314,6 +425,8 @@ enum MHD_Result bo_http_on_request(void *cls, struct MHD_Connection *connection,
     *upload_data_size = 0;
     return ok ? MHD_YES : MHD_NO;
   }
+  if (ctx->refusal)
+    return answer_refusal(ctx, connection);
   if (ctx->too_large)
     return answer_too_large(ctx, connection, url, method);
 
@@ -345,10 +458,22 @@ void bo_http_on_completed(void *cls, struct MHD_Connection *connection,
                           void **con_cls, enum MHD_RequestTerminationCode toe) {
   struct bo_http_server *server = cls;
   struct request_ctx *ctx = *con_cls;
-  (void)connection;
   if (ctx == NULL)
     return;
   *con_cls = NULL;
+
+  if (!ctx->begun) {
+    /* Never reached the handler. Either MHD answered it itself (431 for
+     * headers beyond its memory, 400 for a malformed header), which its
+     * logger already logged and counted (server.c), or the client stopped
+     * half-way through its headers, which is worth a line. */
+    if (MHD_get_connection_info(connection, MHD_CONNECTION_INFO_HTTP_STATUS) !=
+        NULL) {
+      free(ctx);
+      return;
+    }
+    snprintf(ctx->method, sizeof ctx->method, "-");
+  }
 
   int64_t ns = bo_clock_monotonic_ns() - ctx->start_ns;
   const char *term = termination_text(toe);
@@ -376,7 +501,8 @@ void bo_http_on_completed(void *cls, struct MHD_Connection *connection,
   if (ctx->status != 0)
     bo_metrics_observe_request(server->app ? server->app->metrics : NULL,
                                ctx->route_index, ctx->status, ns);
+  if (ctx->begun)
+    atomic_fetch_sub(&server->in_flight, 1);
   free(ctx->body);
   free(ctx);
-  atomic_fetch_sub(&server->in_flight, 1);
 }

@@ -3,7 +3,9 @@
 #ifndef BO_HTTP_CONNECTION_H
 #define BO_HTTP_CONNECTION_H
 
+#include "http/conn_limit.h"
 #include "http/router.h"
+#include "util/netaddr.h"
 
 #include <microhttpd.h>
 #include <stdatomic.h>
@@ -21,7 +23,23 @@ struct bo_http_server {
   /* Requests between their first access-handler call and their completion
    * notice; bo_http_stop() waits for it to reach zero. */
   atomic_int in_flight;
+  /* BOXOFFICE_TRUSTED_PROXIES, parsed once. */
+  struct bo_netrange trusted[BO_NETRANGE_LIST_MAX];
+  int trusted_count;
+  /* BOXOFFICE_MAX_CONNECTIONS_PER_IP; NULL when it is 0 (off). */
+  struct bo_conn_limit *conn_limit;
+  /* Connections refused at a connection cap since the last log line about
+   * them, and when that line was written (monotonic ms): under a flood
+   * the log gets one line a second, not one per connection. */
+  atomic_uint_fast64_t refused;
+  atomic_int_fast64_t refused_logged_ms;
 };
+
+/* MHD_OPTION_URI_LOG_CALLBACK: called once the request line is in, before
+ * the headers; what it returns is the request's context. cls is the
+ * struct bo_http_server. */
+void *bo_http_on_uri(void *cls, const char *uri,
+                     struct MHD_Connection *connection);
 
 /* MHD_AccessHandlerCallback; cls is the struct bo_http_server. */
 enum MHD_Result bo_http_on_request(void *cls, struct MHD_Connection *connection,

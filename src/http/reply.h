@@ -17,6 +17,9 @@ struct bo_reply {
   const char *content_type; /* a static string */
   enum bo_error error;      /* BO_OK unless an error reply; for logs */
   char allow[64];           /* the Allow header of a 405, else empty */
+  /* Seconds for a Retry-After header (429), 0 for none. Set it after
+   * bo_reply_error(), which empties the reply. */
+  int retry_after;
 };
 
 /* Takes ownership of `body` (which may be NULL only on allocation failure,

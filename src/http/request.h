@@ -4,6 +4,8 @@
 #ifndef BO_HTTP_REQUEST_H
 #define BO_HTTP_REQUEST_H
 
+#include "util/netaddr.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +26,10 @@ struct bo_request {
   int64_t path_ids[BO_PATH_IDS_MAX];
   int path_id_count;
   char request_id[BO_REQUEST_ID_SIZE];
+  /* Who sent it: the peer's address, or behind a trusted proxy the one
+   * that proxy put in X-Forwarded-For (BOXOFFICE_TRUSTED_PROXIES). All
+   * zero when unknown (a request built by a test or a fuzzer). */
+  struct bo_netaddr client_addr;
   /* Looks up a query-string argument; NULL when absent. */
   const char *(*query)(void *query_ctx, const char *name);
   void *query_ctx;

@@ -12,11 +12,32 @@
  *  - not TURBO: in 0.9.75 it skips shutdown() on close and leaves accepted
  *    sockets out of epoll until an optimistic read; both trade correctness
  *    at the edges (lingering close of a 413, slow clients) for a few
- *    syscalls we do not need to save. */
+ *    syscalls we do not need to save.
+ *
+ * Slow and hostile clients. A connection waiting for bytes costs an epoll
+ * registration and its memory pool, never a thread: the workers only run
+ * when a socket is ready. So thousands of half-open connections (a
+ * slowloris) do not keep anyone else from being served, as long as they
+ * neither exhaust the connection cap nor live forever:
+ *  - CONNECTION_TIMEOUT (BOXOFFICE_CLIENT_TIMEOUT_SECONDS) closes any
+ *    connection that has sent nothing for that long, mid-request or idle.
+ *    It is an inactivity timeout: a client trickling a byte every few
+ *    seconds keeps its connection, which is what the caps are for.
+ *  - CONNECTION_LIMIT caps connections in all, and
+ *    BOXOFFICE_MAX_CONNECTIONS_PER_IP caps them per client address (our
+ *    accept policy, conn_limit.c, which leaves trusted proxies alone), so
+ *    one host cannot take the whole server's share. A refused connection
+ *    is closed at once, without an answer.
+ *  - CONNECTION_MEMORY_LIMIT bounds what one connection can make us hold.
+ * Each connection needs a file descriptor, so the soft descriptor limit is
+ * raised to the hard one at start (a default soft limit of 1024 would
+ * refuse clients long before max_connections). */
 #include "http/server.h"
 
 #include "app.h"
 #include "http/connection.h"
+#include "metrics.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -29,28 +50,158 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-/* An idle keep-alive connection is closed after this long. */
-#define IDLE_TIMEOUT_SECONDS 30u
-/* MHD's per-connection pool: it holds the request line and headers (more
- * is answered 431 by MHD itself) and the read buffer the body streams
- * through. The body is copied out of it, so it need not fit. */
+/* MHD's per-connection pool: it holds the request line and headers (past
+ * BO_HTTP_HEADERS_MAX we answer 431; past what fits here, about 30 KiB,
+ * MHD answers 431 itself) and the read buffer the body streams through.
+ * The body is copied out of it, so it need not fit. */
 #define CONNECTION_MEMORY (32u * 1024u)
+/* Descriptors besides client connections: the listening socket, epoll and
+ * ITC descriptors per worker, database and Redis connections per thread,
+ * SQLite's files, the log. */
+#define FD_RESERVE 64u
 #define STOP_POLL_MS 10
+#define REFUSED_LOG_EVERY_MS 1000
+
+/* How libmicrohttpd 0.9.75 words the messages we treat specially. Only the
+ * start is compared; if a later version words them differently they are
+ * simply logged as they come. */
+#define MHD_SAYS_LIMIT "Server reached connection limit"
+#define MHD_SAYS_ERROR "Error processing request (HTTP response code is %u"
+#define MHD_SAYS_BAD_CONTENT_LENGTH "Failed to parse `Content-Length'"
+
+static bool starts_with(const char *text, const char *prefix) {
+  return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+static int64_t monotonic_ms(void) {
+  return bo_clock_monotonic_ns() / 1000000;
+}
+
+/* Logs the connections refused at a cap since the last such line; `force`
+ * writes it whatever the time (at stop). */
+static void log_refused(struct bo_http_server *server, bool force) {
+  int64_t now = monotonic_ms();
+  int_fast64_t last = atomic_load(&server->refused_logged_ms);
+  if (!force && now - last < REFUSED_LOG_EVERY_MS)
+    return;
+  /* One thread wins the right to write the line; the others only count. */
+  if (!atomic_compare_exchange_strong(&server->refused_logged_ms, &last, now))
+    return;
+  uint_fast64_t n = atomic_exchange(&server->refused, 0);
+  if (n == 0)
+    return;
+  const struct bo_settings *s = &server->app->settings;
+  bo_log_warn("msg=\"connections refused at a connection cap\" count=%llu "
+              "max_connections=%lld max_connections_per_ip=%lld",
+              (unsigned long long)n, (long long)s->max_connections,
+              (long long)s->max_connections_per_ip);
+}
+
+/* An answer MHD sent by itself: 431 for headers beyond its memory, 414 for
+ * a request line beyond it, 400 for a malformed request line or header,
+ * 505 for an unknown HTTP version. Some of these come before the request
+ * has a context and some after, so this is the one place that sees them
+ * all: each gets its log line and is counted here, as an unmatched route,
+ * and the completion notice leaves them alone (connection.c). */
+static void note_mhd_answer(struct bo_http_server *server, unsigned status) {
+  bo_log_info("method=- route=- status=%u msg=\"answered by libmicrohttpd\"",
+              status);
+  bo_metrics_observe_request(server->app->metrics, server->route_count,
+                             (int)status, 0);
+}
 
 __attribute__((format(printf, 2, 0))) static void
 mhd_logger(void *cls, const char *fmt, va_list ap) {
+  struct bo_http_server *server = cls;
+  /* A flood of refused connections would otherwise be a flood of lines. */
+  if (starts_with(fmt, MHD_SAYS_LIMIT)) {
+    atomic_fetch_add(&server->refused, 1);
+    log_refused(server, false);
+    return;
+  }
+  /* The client's doing: a line at info, not a warning. */
+  if (starts_with(fmt, MHD_SAYS_ERROR)) {
+    note_mhd_answer(server, va_arg(ap, unsigned));
+    return;
+  }
+  /* Followed by the 400 that says it all. */
+  if (starts_with(fmt, MHD_SAYS_BAD_CONTENT_LENGTH))
+    return;
   char text[512];
-  (void)cls;
   if (vsnprintf(text, sizeof text, fmt, ap) < 0)
     return;
   size_t len = strlen(text);
   while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
     text[--len] = '\0';
   bo_log_warn("msg=\"libmicrohttpd: %s\"", text);
+}
+
+/* MHD_AcceptPolicyCallback: the per-address cap. */
+static enum MHD_Result admit_connection(void *cls, const struct sockaddr *addr,
+                                        socklen_t addrlen) {
+  struct bo_http_server *server = cls;
+  struct bo_netaddr client;
+  (void)addrlen;
+  if (!bo_netaddr_from_sockaddr(addr, &client) ||
+      bo_conn_limit_admits(server->conn_limit, &client))
+    return MHD_YES;
+  atomic_fetch_add(&server->refused, 1);
+  log_refused(server, false);
+  return MHD_NO;
+}
+
+/* MHD_NotifyConnectionCallback: counts admitted connections in and out.
+ * The socket context keeps the counted address, so that a connection is
+ * counted out exactly when it was counted in. */
+static void track_connection(void *cls, struct MHD_Connection *connection,
+                             void **socket_context,
+                             enum MHD_ConnectionNotificationCode code) {
+  struct bo_http_server *server = cls;
+  struct bo_netaddr *counted = *socket_context;
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    if (counted) {
+      bo_conn_limit_closed(server->conn_limit, counted);
+      free(counted);
+      *socket_context = NULL;
+    }
+    return;
+  }
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  struct bo_netaddr client;
+  if (info == NULL || !bo_netaddr_from_sockaddr(info->client_addr, &client))
+    return;
+  counted = malloc(sizeof *counted);
+  if (counted == NULL)
+    return; /* not counted: the cap is a defence, not an invariant */
+  *counted = client;
+  if (bo_conn_limit_opened(server->conn_limit, counted))
+    *socket_context = counted;
+  else
+    free(counted);
+}
+
+/* Raises the soft descriptor limit to the hard one, and says so when even
+ * that cannot hold `max_conn` connections. */
+static void raise_fd_limit(unsigned int max_conn) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur < (rlim_t)max_conn + FD_RESERVE)
+    bo_log_warn("msg=\"descriptor limit below max_connections: connections "
+                "past it are refused\" nofile=%llu max_connections=%u",
+                (unsigned long long)rl.rlim_cur, max_conn);
 }
 
 /* Fills `addr` for host:port. A numeric IPv4 or IPv6 address is used as
@@ -149,6 +300,13 @@ struct bo_http_server *bo_http_start(struct bo_app *app,
   server->routes = routes;
   server->route_count = route_count;
   atomic_init(&server->in_flight, 0);
+  atomic_init(&server->refused, 0);
+  atomic_init(&server->refused_logged_ms, 0);
+  /* Checked when the settings were read; cannot fail here. */
+  server->trusted_count = bo_netrange_parse_list(
+      s->trusted_proxies, server->trusted, BO_NETRANGE_LIST_MAX);
+  if (server->trusted_count < 0)
+    server->trusted_count = 0;
 
   /* MHD splits the connection limit across the workers, so each needs at
    * least one. */
@@ -157,21 +315,35 @@ struct bo_http_server *bo_http_start(struct bo_app *app,
       s->max_connections < 1 ? 1u : (unsigned int)s->max_connections;
   if (threads > max_conn)
     threads = max_conn;
+  raise_fd_limit(max_conn);
+  if (s->max_connections_per_ip > 0) {
+    server->conn_limit =
+        bo_conn_limit_create(s->max_connections_per_ip, server->trusted,
+                             server->trusted_count, max_conn);
+    if (server->conn_limit == NULL)
+      goto fail;
+  }
   unsigned int flags =
       MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   /* With SOCK_ADDR, MHD takes the address length from this flag. */
   if (ipv6)
     flags |= MHD_USE_IPv6;
 
+  /* Without a per-address cap, no accept policy and no counting. */
+  bool per_ip = server->conn_limit != NULL;
   server->daemon = MHD_start_daemon(
-      flags, s->listen_port, NULL, NULL, bo_http_on_request, server,
+      flags, s->listen_port, per_ip ? admit_connection : NULL, server,
+      bo_http_on_request, server,
       /* First, or MHD logs the options before it to stderr itself. */
-      MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_SOCK_ADDR,
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, server, MHD_OPTION_SOCK_ADDR,
       (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-      MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_CONNECTION_TIMEOUT,
-      IDLE_TIMEOUT_SECONDS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-      bo_http_on_completed, server, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_NOTIFY_CONNECTION,
+      per_ip ? track_connection : NULL, server, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)s->client_timeout_seconds,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+      MHD_OPTION_URI_LOG_CALLBACK, bo_http_on_uri, server,
+      MHD_OPTION_NOTIFY_COMPLETED, bo_http_on_completed, server,
+      MHD_OPTION_END);
   if (server->daemon == NULL) {
     bo_log_error("msg=\"cannot listen\" host=%s port=%u", s->listen_host,
                  (unsigned)s->listen_port);
@@ -180,12 +352,18 @@ struct bo_http_server *bo_http_start(struct bo_app *app,
   const union MHD_DaemonInfo *info =
       MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
   server->port = info ? info->port : s->listen_port;
-  bo_log_info("msg=listening host=%s port=%u threads=%u max_connections=%u",
+  bo_log_info("msg=listening host=%s port=%u threads=%u max_connections=%u "
+              "max_connections_per_ip=%lld client_timeout_s=%lld "
+              "trusted_proxies=%d",
               s->listen_host[0] ? s->listen_host : "0.0.0.0",
-              (unsigned)server->port, threads, max_conn);
+              (unsigned)server->port, threads, max_conn,
+              (long long)s->max_connections_per_ip,
+              (long long)s->client_timeout_seconds, server->trusted_count);
   return server;
 
 fail:
+  if (server)
+    bo_conn_limit_destroy(server->conn_limit);
   free(server);
   return NULL;
 }
@@ -219,10 +397,12 @@ void bo_http_stop(struct bo_http_server *server, int grace_ms) {
   if (left > 0)
     bo_log_warn("msg=\"stopping with requests in flight\" in_flight=%d", left);
   MHD_stop_daemon(server->daemon);
+  log_refused(server, true);
   /* Only now: the MHD docs forbid closing a quiesced socket while the
    * daemon's threads may still use it. */
   if (listen_fd != MHD_INVALID_SOCKET)
     close(listen_fd);
+  bo_conn_limit_destroy(server->conn_limit); /* every connection is gone */
   bo_log_info("msg=stopped waited_ms=%d", waited);
   free(server);
 }

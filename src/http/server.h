@@ -1,6 +1,8 @@
 /* The libmicrohttpd adapter: its internal thread pool on epoll, request
- * limits (body at most 64 KiB: 413), body collection, routing, one log line
- * per request, metrics, and replies that keep the connection alive. */
+ * limits (URL 2 KiB: 414, headers 16 KiB: 431, body 64 KiB: 413;
+ * connections per server and per client address; a timeout for silent
+ * clients), body collection, routing, one log line per request, metrics,
+ * and replies that keep the connection alive. */
 #ifndef BO_HTTP_SERVER_H
 #define BO_HTTP_SERVER_H
 
@@ -10,6 +12,14 @@
 #include <stdint.h>
 
 #define BO_HTTP_BODY_MAX (64 * 1024)
+/* The request target (path and query) at most, in bytes: 414 past it. The
+ * longest URL of the API is well under 100 bytes; 2 KiB leaves room for
+ * any honest client and is what old browsers and proxies already assume. */
+#define BO_HTTP_URL_MAX 2048
+/* Request line and headers at most, in bytes: 431 past it. Our clients send
+ * under 1 KiB (no cookies); 16 KiB is generous and stays well inside MHD's
+ * per-connection memory, so the 431 is our problem+json, not MHD's page. */
+#define BO_HTTP_HEADERS_MAX (16 * 1024)
 
 struct bo_app;
 struct bo_http_server;

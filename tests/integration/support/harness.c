@@ -232,6 +232,7 @@ static bool running(struct it_server *s) {
   int status;
   if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
     s->pid = 0;
+    s->ended_badly = true;
     print_log(s, WIFSIGNALED(status) ? "the server died of a signal"
                                      : "the server exited");
     return false;
@@ -268,7 +269,7 @@ static void spawn_server(struct it_server *s) {
 
   char listen[64], db[320], queue[160], hold[64], amax[64], asec[64],
       threads[64], admin[128];
-  const char *vars[10];
+  const char *vars[32];
   size_t n = 0;
   snprintf(listen, sizeof listen, "BOXOFFICE_LISTEN=127.0.0.1:%d", s->port);
   snprintf(db, sizeof db, "BOXOFFICE_DB=%s", s->store->db_url);
@@ -299,6 +300,10 @@ static void spawn_server(struct it_server *s) {
   if (!s->opts.no_admin) {
     snprintf(admin, sizeof admin, "BOXOFFICE_ADMIN_TOKEN=%s", IT_ADMIN_SECRET);
     vars[n++] = admin;
+  }
+  for (size_t i = 0; s->opts.env && s->opts.env[i]; i++) {
+    cr_assert_lt(n, sizeof vars / sizeof vars[0] - 1, "too many opts.env");
+    vars[n++] = s->opts.env[i];
   }
   vars[n] = NULL;
 
@@ -440,6 +445,8 @@ int it_server_stop(struct it_server *s) {
     status = kill_and_reap(s->pid);
   }
   s->pid = 0;
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    s->ended_badly = true;
   return status;
 }
 
@@ -524,14 +531,40 @@ void it_setup(void) {
   it_guard_start();
 }
 
+/* A sanitizer's report in the server's log (all its starts): a data race,
+ * a memory error, a leak, undefined behaviour. */
+static const char *sanitizer_report(const struct it_server *s) {
+  static const char *const marks[] = {"ThreadSanitizer", "AddressSanitizer",
+                                      "LeakSanitizer", "runtime error:"};
+  char *log = read_file(s->log_path, NULL);
+  const char *found = NULL;
+  for (size_t i = 0; log && !found && i < sizeof marks / sizeof *marks; i++)
+    if (strstr(log, marks[i]))
+      found = marks[i];
+  free(log);
+  return found;
+}
+
 void it_teardown(void) {
+  size_t bad = 0;
   for (size_t i = 0; i < server_count; i++) {
     struct it_server *s = servers[i];
     int status = it_server_stop(s);
     /* A server must end cleanly on SIGTERM; anything else (a crash, a
-     * sanitizer report, a hang) is worth seeing even if the test passed. */
+     * sanitizer report, a hang) fails the test, even if it passed. */
     if (status != -1 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
       print_log(s, "it did not exit 0 on SIGTERM");
+    const char *report = sanitizer_report(s);
+    if (report && !s->ended_badly)
+      print_log(s, report);
+    if (report || s->ended_badly) {
+      fprintf(stderr, "it: FAILED: the server in %s %s%s (its log is above)\n",
+              s->dir, s->ended_badly ? "ended badly" : "",
+              report ? (s->ended_badly ? " and reported an error"
+                                       : "reported an error")
+                     : "");
+      bad++;
+    }
     free(s);
   }
   server_count = 0;
@@ -549,4 +582,12 @@ void it_teardown(void) {
   scratch_count = 0;
   it_thread_done();
   curl_global_cleanup();
+  if (bad > 0) {
+    fprintf(stderr,
+            "it: %zu server(s) ended badly or logged a sanitizer "
+            "report; failing this test binary (Criterion ignores "
+            "a teardown's assertions, not its crash)\n",
+            bad);
+    abort();
+  }
 }

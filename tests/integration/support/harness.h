@@ -20,9 +20,15 @@
  * Every test file declares its suite with .init = it_setup and
  * .fini = it_teardown: the teardown stops every server the test started,
  * drops its databases and stops its Redis and PostgreSQL servers, even when
- * an assertion failed half-way. If the test process dies instead (a crash,
- * a Criterion timeout), servers die with it (PR_SET_PDEATHSIG), and a
- * guard process that outlives it does the rest (see services.c). */
+ * an assertion failed half-way. It also fails the test binary (Criterion
+ * ignores assertions in a teardown, so by abort() once all is cleaned up)
+ * when a server ended badly (died by itself, or exited non-zero or hung
+ * when stopped) or its log holds a sanitizer's report: a sanitizer build
+ * of the server (ASan, UBSan, TSan) is checked by every test that runs
+ * it, even one whose requests all got their answers. If the test process
+ * dies instead (a crash, a Criterion timeout), servers die with it
+ * (PR_SET_PDEATHSIG), and a guard process that outlives it does the rest
+ * (see services.c). */
 #ifndef IT_HARNESS_H
 #define IT_HARNESS_H
 
@@ -46,6 +52,9 @@ struct it_server_opts {
   int64_t threads;        /* BOXOFFICE_THREADS */
   bool no_admin;          /* leave BOXOFFICE_ADMIN_TOKEN unset */
   bool demo;              /* serve --demo */
+  /* More settings as "BOXOFFICE_NAME=value" strings, NULL-terminated, or
+   * NULL; they must outlive the server (restarts read them again). */
+  const char *const *env;
 };
 
 /* What servers store things in: a database and a queue. Owned by the
@@ -69,6 +78,9 @@ struct it_server {
   struct it_server_opts opts;
   struct it_store *store;
   long log_offset; /* where the current start attempt's log begins */
+  /* It died without being asked to, or did not exit 0 when stopped (a
+   * crash, a sanitizer's exit code, a hang): teardown fails the test. */
+  bool ended_badly;
 };
 
 /* Suite fixtures (see above). */
