@@ -194,6 +194,9 @@ make_instance_env() {
     "BOXOFFICE_DB=$db_url"
     "BOXOFFICE_QUEUE=$queue_url"
     "BOXOFFICE_ADMIN_TOKEN=$admin_token"
+    # haproxy pools keep-alive connections to the instances: an instance
+    # must not close them sooner than haproxy's own client timeout (30 s).
+    "BOXOFFICE_CLIENT_TIMEOUT_SECONDS=${BOXOFFICE_CLIENT_TIMEOUT_SECONDS:-30}"
   )
 }
 
