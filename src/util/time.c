@@ -101,8 +101,12 @@ bool bo_time_parse(const char *text, int64_t *out_ms) {
                   .tm_min = minute,
                   .tm_sec = second};
   int64_t seconds = (int64_t)timegm(&tm) - (int64_t)offset_minutes * 60;
-  if (seconds < 0)
+  /* The year was checked as written; an offset or a leap second can still
+   * carry the instant past 9999-12-31T23:59:59Z, which bo_time_format's
+   * four-digit years cannot write (found by fuzz_auth). */
+  int64_t ms = seconds * 1000 + millis;
+  if (seconds < 0 || ms > BO_TIME_MAX_SECONDS * 1000 + 999)
     return false;
-  *out_ms = seconds * 1000 + millis;
+  *out_ms = ms;
   return true;
 }

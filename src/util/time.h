@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The last instant a four-digit year can write: 9999-12-31T23:59:59Z. */
+#define BO_TIME_MAX_SECONDS 253402300799LL
+
 /* "YYYY-MM-DDTHH:MM:SSZ" plus the terminating NUL. */
 #define BO_TIME_TEXT_SIZE 21
 
