@@ -8,14 +8,22 @@
 #      configurations (integration.* on SQLite + the in-process queue,
 #      integration_pg.* on PostgreSQL + Redis, several instances and faults
 #      included),
-#   4. builds build-asan/ with ASan+UBSan and runs the integration tests
-#      there, both configurations, since they drive the real binary through
-#      the code paths that matter.
+#   4. builds build-asan/ with ASan+UBSan and runs the whole suite there
+#      (unit, store, integration in both configurations, deploy smoke): the
+#      tests and the server they start are both instrumented,
+#   5. builds the server alone with ThreadSanitizer (build-tsan/) and runs
+#      the concurrency tests of build/ against it, both configurations.
+# A sanitizer report fails the run: in a test process through the
+# sanitizer's own exit, in a server through the harness, which fails a
+# test binary whose server ended badly or logged a report
+# (tests/integration/support/harness.c). No report is suppressed except
+# Criterion's own runner leak (tests/unit/support/lsan_runner.c says why).
 # PostgreSQL and Redis are never the machine's own: tests/services.sh starts
 # throwaway ones per test binary (and per test where a test needs its own)
 # in temporary folders, and stops them even when a test fails or crashes.
-# On 2 cores the whole run takes about 4 minutes once the packages are
-# installed: each build ~30 s, step 3 ~1.5 min, step 4 ~1 min.
+# On 2 cores the whole run takes about 10 minutes once the packages are
+# installed: build/ ~35 s and its tests 2-2.5 min, build-asan/ ~2 min and
+# its tests 3-3.5 min, build-tsan/ ~35 s and its tests ~40 s.
 # Re-running is cheap: existing build directories are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,10 +67,47 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
   -DBO_WERROR=ON -DBO_SANITIZE=ON -DBO_TESTS=ON
 cmake --build build-asan -j"$jobs"
 
-step="integration tests under ASan+UBSan (build-asan/)"
+step="all tests under ASan+UBSan (build-asan/)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build-asan -L integration --output-on-failure
+ctest --test-dir build-asan --output-on-failure
+
+# ThreadSanitizer. Criterion itself crashes under TSan, so only the server
+# is built with it, and the race-heavy tests of build/ (many clients at
+# once, several instances on one database, outages under load) drive it.
+# ctest would set BOXOFFICE_BIN back to build/'s server, so the binaries
+# run here directly, as ctest runs them. halt_on_error: the first report
+# ends the server with exit code 66, which the harness turns into a failed
+# test binary, as it does for "ThreadSanitizer" in a server's log.
+step="build (build-tsan/)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DBO_WERROR=ON -DBO_TSAN=ON -DBO_TESTS=OFF
+cmake --build build-tsan -j"$jobs" --target boxoffice
+
+tsan_env=(BOXOFFICE_SOURCE_DIR="$PWD" BOXOFFICE_BIN="$PWD/build-tsan/boxoffice"
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1")
+for backend in sqlite postgres; do
+  for name in test_races test_instances test_faults test_flow; do
+    step="$name on $backend against the ThreadSanitizer server (build-tsan/)"
+    echo "test.sh: $step"
+    if [ "$backend" = sqlite ]; then
+      env "${tsan_env[@]}" BOXOFFICE_IT_BACKEND=sqlite \
+        "build/tests/$name" --jobs 2
+    else
+      env "${tsan_env[@]}" BOXOFFICE_IT_BACKEND=postgres \
+        tests/services.sh run "build/tests/$name" --jobs 2
+    fi
+  done
+done
+
+# Short runs of the long jobs, so they never rot: each libFuzzer harness for
+# 15 s (make fuzz runs them longer) and the chaos soak for 45 s (make soak:
+# 300 s). Both fail on a crash or an invariant violation.
+step="fuzz (15 s per harness)"
+scripts/fuzz.sh 15
+
+step="chaos soak (45 s)"
+scripts/soak.sh 45
 
 step="done"
-echo "test.sh: PASSED: all tests in build/, integration tests under ASan+UBSan in build-asan/"
+echo "test.sh: PASSED: all tests in build/, all tests under ASan+UBSan in build-asan/, concurrency tests against a ThreadSanitizer server in build-tsan/, fuzzing, chaos soak"

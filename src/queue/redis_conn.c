@@ -22,6 +22,21 @@
  * RESP connection never does, so "readable" means EOF, a reset or garbage,
  * and the connection is replaced before it is used.
  *
+ * Pausing. A Redis that refuses or drops connections costs a call
+ * nothing, but one that accepts and then does not answer (frozen, or cut
+ * off by the network) costs each call its whole limit, and each worker
+ * thread serves its requests one after another: 64 requests on 8 threads
+ * would answer after up to 8 s, one limit per request queued ahead. So
+ * when a connect or a command times out for the second time within
+ * BO_REDISQ_UNANSWERED_WINDOW_MS (one stuck connection is not Redis; two
+ * calls are), the pool pauses: for BO_REDISQ_PAUSE_MS every call answers
+ * "unavailable" at once without touching Redis. After that one call at a
+ * time (the probe, often the housekeeping thread's admission step) tries
+ * it; if the probe is answered in time the pause ends, if not it starts
+ * again. A request then waits at most about two limits, never one per
+ * request ahead of it. An error Redis answers with, or a refused
+ * connection, is an answer: it does not pause.
+ *
  * Scripts. Each new connection loads every script (SCRIPT LOAD, pipelined
  * with AUTH and SELECT into one round trip) and keeps the SHA1s Redis gave
  * back; calls use EVALSHA. If Redis answers NOSCRIPT anyway (SCRIPT FLUSH,
@@ -30,11 +45,13 @@
 #include "queue/redis_internal.h"
 #include "util/log.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #define BO_REDISQ_SHA_LEN 40
 #define BO_REDISQ_MAX_ARGS 24
@@ -49,6 +66,61 @@ struct bo_redisq_conn {
 
 static const char *const bo_redisq_script_names[BO_REDISQ_SCRIPTS] = {
     "join", "status", "leave", "admit", "stats"};
+
+static int64_t bo_redisq_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* errno after a failed hiredis call: did the socket's time limit (or the
+ * connect deadline) run out, rather than the peer refuse or close? */
+static int bo_redisq_timed_out(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT ||
+         err == EINPROGRESS;
+}
+
+static void bo_redisq_unresponsive(struct bo_redisq_pool *pool) {
+  int64_t now = bo_redisq_now_ms();
+  int64_t last = atomic_exchange(&pool->last_unanswered, now);
+  /* Paused already (a probe, or a call begun before the pause, failed):
+   * pause again at once. */
+  if (atomic_load(&pool->paused_until) == 0 &&
+      (last == 0 || now - last > BO_REDISQ_UNANSWERED_WINDOW_MS))
+    return;
+  int64_t was = atomic_exchange(&pool->paused_until, now + BO_REDISQ_PAUSE_MS);
+  /* Once per episode: probes that fail again only extend it. */
+  if (was == 0)
+    bo_log_warn("msg=\"redis queue does not answer in time; pausing\" "
+                "pause_ms=%d",
+                BO_REDISQ_PAUSE_MS);
+}
+
+/* Whether a call may go to Redis now; *probe is nonzero for the one call
+ * let through after a pause, and goes to bo_redisq_done. */
+static int bo_redisq_admit(struct bo_redisq_pool *pool, int64_t *probe) {
+  *probe = 0;
+  int64_t until = atomic_load(&pool->paused_until);
+  if (until == 0)
+    return 1;
+  if (bo_redisq_now_ms() < until)
+    return 0;
+  bool idle = false;
+  if (!atomic_compare_exchange_strong(&pool->probing, &idle, true))
+    return 0; /* another call is finding out */
+  *probe = until;
+  return 1;
+}
+
+static void bo_redisq_done(struct bo_redisq_pool *pool, int64_t probe) {
+  if (probe == 0)
+    return;
+  /* Unchanged: nobody, this probe included, timed out since it began. */
+  int64_t seen = probe;
+  if (atomic_compare_exchange_strong(&pool->paused_until, &seen, 0))
+    bo_log_info("msg=\"redis queue answers in time again\"");
+  atomic_store(&pool->probing, false);
+}
 
 static void bo_redisq_unlink(struct bo_redisq_conn *conn) {
   struct bo_redisq_pool *pool = conn->pool;
@@ -106,6 +178,9 @@ int bo_redisq_pool_init(struct bo_redisq_pool *pool, struct bo_redisq_url *url,
     pthread_key_delete(pool->key);
     goto oom;
   }
+  atomic_init(&pool->paused_until, 0);
+  atomic_init(&pool->probing, false);
+  atomic_init(&pool->last_unanswered, 0);
   return 0;
 oom:
   for (int i = 0; i < BO_REDISQ_SCRIPTS; i++)
@@ -216,6 +291,8 @@ static int bo_redisq_handshake(struct bo_redisq_conn *conn, redisContext *ctx,
   for (int i = 0; i < sent + BO_REDISQ_SCRIPTS; i++) {
     redisReply *reply = NULL;
     if (redisGetReply(ctx, (void **)&reply) != REDIS_OK || reply == NULL) {
+      if (bo_redisq_timed_out(errno))
+        bo_redisq_unresponsive(conn->pool);
       snprintf(error, error_size,
                "redis queue: lost Redis at %.100s:%d: %.100s", url->host,
                url->port, ctx->errstr);
@@ -270,6 +347,8 @@ int bo_redisq_connect(struct bo_redisq_pool *pool, char *error,
   }
   int rc = -1;
   if (ctx->err) {
+    if (bo_redisq_timed_out(errno))
+      bo_redisq_unresponsive(pool);
     snprintf(error, error_size,
              "redis queue: cannot reach Redis at %.100s:%d: %.100s", url->host,
              url->port, ctx->errstr);
@@ -326,9 +405,9 @@ static void bo_redisq_lost(struct bo_redisq_conn *conn) {
   bo_redisq_drop(conn);
 }
 
-redisReply *bo_redisq_eval(struct bo_redisq_pool *pool,
-                           enum bo_redisq_script script, int nkeys, int nargs,
-                           const char *const *argv) {
+static redisReply *bo_redisq_eval_on(struct bo_redisq_pool *pool,
+                                     enum bo_redisq_script script, int nkeys,
+                                     int nargs, const char *const *argv) {
   struct bo_redisq_conn *conn = NULL;
   if (bo_redisq_ready(pool, &conn) != 0)
     return NULL;
@@ -349,6 +428,8 @@ redisReply *bo_redisq_eval(struct bo_redisq_pool *pool,
     reply = redisCommandArgv(conn->ctx, nargs + 3, args, NULL);
   }
   if (reply == NULL) {
+    if (bo_redisq_timed_out(errno))
+      bo_redisq_unresponsive(pool);
     bo_redisq_lost(conn);
     return NULL;
   }
@@ -368,16 +449,38 @@ redisReply *bo_redisq_eval(struct bo_redisq_pool *pool,
   return reply;
 }
 
-int bo_redisq_ping(struct bo_redisq_pool *pool) {
+redisReply *bo_redisq_eval(struct bo_redisq_pool *pool,
+                           enum bo_redisq_script script, int nkeys, int nargs,
+                           const char *const *argv) {
+  int64_t probe;
+  if (!bo_redisq_admit(pool, &probe))
+    return NULL;
+  redisReply *reply = bo_redisq_eval_on(pool, script, nkeys, nargs, argv);
+  bo_redisq_done(pool, probe);
+  return reply;
+}
+
+static int bo_redisq_ping_on(struct bo_redisq_pool *pool) {
   struct bo_redisq_conn *conn = NULL;
   if (bo_redisq_ready(pool, &conn) != 0)
     return -1;
   redisReply *reply = redisCommand(conn->ctx, "PING");
   if (reply == NULL) {
+    if (bo_redisq_timed_out(errno))
+      bo_redisq_unresponsive(pool);
     bo_redisq_lost(conn);
     return -1;
   }
   int ok = reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "PONG") == 0;
   freeReplyObject(reply);
   return ok ? 0 : -1;
+}
+
+int bo_redisq_ping(struct bo_redisq_pool *pool) {
+  int64_t probe;
+  if (!bo_redisq_admit(pool, &probe))
+    return -1;
+  int rc = bo_redisq_ping_on(pool);
+  bo_redisq_done(pool, probe);
+  return rc;
 }

@@ -9,6 +9,8 @@
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +39,12 @@ enum { BO_REDISQ_S_WAITING = 1, BO_REDISQ_S_ACTIVE = 2, BO_REDISQ_S_SPENT = 3 };
  * about a second when Redis is gone or hangs. */
 #define BO_REDISQ_CONNECT_TIMEOUT_MS 1000
 #define BO_REDISQ_COMMAND_TIMEOUT_MS 1000
+/* How long calls fail at once once Redis has left connects or commands
+ * unanswered past their limits, before one call at a time may try it
+ * again; and the window in which two such calls mean Redis rather than one
+ * stuck connection (redis_conn.c, "Pausing"). */
+#define BO_REDISQ_PAUSE_MS 1000
+#define BO_REDISQ_UNANSWERED_WINDOW_MS 5000
 
 /* ---- redis_url.c: redis://[[user]:password@]host[:port][/db] ---- */
 struct bo_redisq_url {
@@ -73,6 +81,11 @@ struct bo_redisq_pool {
   pthread_key_t key;            /* -> this thread's struct bo_redisq_conn */
   pthread_mutex_t lock;         /* guards `conns` */
   struct bo_redisq_conn *conns; /* every thread's, so close frees them all */
+  /* Monotonic ms until which calls fail at once (0: none), and whether the
+   * one call let through after that time is out (redis_conn.c). */
+  _Atomic int64_t paused_until;
+  atomic_bool probing;
+  _Atomic int64_t last_unanswered; /* monotonic ms of the last; 0: none */
 };
 
 /* Takes over `url` (zeroes the caller's copy). 0, or -1 with a reason. */
@@ -90,14 +103,17 @@ int bo_redisq_connect(struct bo_redisq_pool *pool, char *error,
 
 /* Runs a script by EVALSHA (EVAL when Redis has lost it: NOSCRIPT, e.g.
  * after a restart or SCRIPT FLUSH). argv holds the keys and then the
- * arguments. NULL when Redis could not be reached or answered with an
- * error: the connection is then dropped (I/O) or kept (error reply), and
- * the next call reconnects. The reply is the caller's to freeReplyObject. */
+ * arguments. NULL when Redis could not be reached, did not answer in time
+ * or answered with an error: the connection is then dropped (I/O) or kept
+ * (error reply), and the next call reconnects; NULL at once, without a
+ * round trip, while the pool pauses after a timeout (redis_conn.c). The reply
+ * is the caller's to freeReplyObject. */
 redisReply *bo_redisq_eval(struct bo_redisq_pool *pool,
                            enum bo_redisq_script script, int nkeys, int nargs,
                            const char *const *argv);
 
-/* PING on this thread's connection: 0 on PONG, -1 otherwise. */
+/* PING on this thread's connection: 0 on PONG, -1 otherwise (at once
+ * while the pool pauses). */
 int bo_redisq_ping(struct bo_redisq_pool *pool);
 
 #endif

@@ -17,7 +17,27 @@
  *
  * A connection that was lost is closed at the end of the call that noticed
  * (the call answers UNAVAILABLE) and the next call opens a new one, with its
- * own prepared statements: nothing of a lost session is reused. */
+ * own prepared statements: nothing of a lost session is reused.
+ *
+ * Pausing. A server that refuses or drops connections costs a call nothing,
+ * but one that accepts and then does not answer (frozen, overloaded past
+ * use, cut off by the network) costs each call its whole time limit. Each
+ * worker thread serves its connections' requests one after another, so
+ * without more, every request queued behind a call stuck on that server
+ * would wait out the limit in turn: 64 requests on 8 threads, each giving
+ * up after 1 s, answer after up to 8 s, and after up to a minute for a 7 s
+ * limit. So when the driver gives up on an answer for time (the connect
+ * deadline, or a round trip's limit, see pg_exec.c) for the second time
+ * within BO_PG_UNANSWERED_WINDOW_MS (one stuck backend or connection is
+ * not the server; two calls, usually on two connections, are), the store
+ * pauses: for BO_PG_PAUSE_MS every call answers UNAVAILABLE at once
+ * without touching the server. After that one call at a time, the probe,
+ * goes through; if it is answered in time the pause ends, if not it starts
+ * again. So at most one thread at a time waits on a server that does not
+ * answer, and a request waits at most about two limits (one call ahead of
+ * it on its thread, and its own as a probe) instead of one per request
+ * queued ahead. Errors the server answers with (statement_timeout,
+ * lock_timeout, a refused connection) are answers: they do not pause. */
 #include "store/pg_internal.h"
 #include "util/log.h"
 
@@ -123,8 +143,10 @@ static void conn_thread_exit(void *arg) {
   conn_free(conn);
 }
 
-/* Drives PQconnectPoll until the session is up, within the deadline. */
-static bool connect_poll(PGconn *pg, int timeout_ms, char *error, size_t size) {
+/* Drives PQconnectPoll until the session is up, within the deadline;
+ * *timed_out tells a server that did not answer from one that refused. */
+static bool connect_poll(PGconn *pg, int timeout_ms, char *error, size_t size,
+                         bool *timed_out) {
   int64_t deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
   /* Before the first PQconnectPoll, act as if it had asked to write. */
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
@@ -147,6 +169,7 @@ static bool connect_poll(PGconn *pg, int timeout_ms, char *error, size_t size) {
       continue;
     if (rc == 0) {
       set_error(error, size, "no answer within %d ms", timeout_ms);
+      *timed_out = true;
       return false;
     }
     if (rc < 0) {
@@ -178,8 +201,13 @@ static struct bo_pg_conn *conn_open(struct bo_pg_store *s, char *error,
     set_error(error, error_size, "%s", PQerrorMessage(conn->pg));
     goto fail;
   }
-  if (!connect_poll(conn->pg, s->connect_timeout_ms, error, error_size))
+  bool timed_out = false;
+  if (!connect_poll(conn->pg, s->connect_timeout_ms, error, error_size,
+                    &timed_out)) {
+    if (timed_out)
+      bo_pg_unresponsive(s);
     goto fail;
+  }
   PQsetNoticeReceiver(conn->pg, on_notice, s);
   /* Every wait from now on is a poll() with a deadline (pg_exec.c). */
   if (PQsetnonblocking(conn->pg, 1) != 0) {
@@ -229,6 +257,46 @@ enum bo_store_status bo_pg_conn_get(struct bo_pg_store *s,
   conns_link(s, conn);
   *out = conn;
   return BO_STORE_OK;
+}
+
+bool bo_pg_admit(struct bo_pg_store *s, int64_t *probe) {
+  *probe = 0;
+  int64_t until = atomic_load(&s->paused_until);
+  if (until == 0)
+    return true;
+  if (monotonic_ms() < until)
+    return false;
+  bool idle = false;
+  if (!atomic_compare_exchange_strong(&s->probing, &idle, true))
+    return false; /* another call is finding out */
+  *probe = until;
+  return true;
+}
+
+void bo_pg_done(struct bo_pg_store *s, int64_t probe) {
+  if (probe == 0)
+    return;
+  /* Unchanged: nobody, this probe included, found the server unresponsive
+   * since the probe began. */
+  int64_t seen = probe;
+  if (atomic_compare_exchange_strong(&s->paused_until, &seen, 0))
+    bo_log_info("event=pg_responsive where=\"%s\"", s->where);
+  atomic_store(&s->probing, false);
+}
+
+void bo_pg_unresponsive(struct bo_pg_store *s) {
+  int64_t now = monotonic_ms();
+  int64_t last = atomic_exchange(&s->last_unanswered, now);
+  /* Paused already (a probe, or a call begun before the pause, failed):
+   * pause again at once. */
+  if (atomic_load(&s->paused_until) == 0 &&
+      (last == 0 || now - last > BO_PG_UNANSWERED_WINDOW_MS))
+    return;
+  int64_t was = atomic_exchange(&s->paused_until, now + BO_PG_PAUSE_MS);
+  /* Once per episode: probes that fail again only extend it. */
+  if (was == 0)
+    bo_log_warn("event=pg_unresponsive where=\"%s\" pause_ms=%d", s->where,
+                BO_PG_PAUSE_MS);
 }
 
 void bo_pg_conn_drop(struct bo_pg_conn *conn) {
@@ -300,6 +368,9 @@ struct bo_store *bo_pg_open(const char *url, char *error, size_t error_size) {
   key_made = true;
   pthread_mutex_init(&s->conns_lock, NULL);
   atomic_init(&s->down, false);
+  atomic_init(&s->paused_until, 0);
+  atomic_init(&s->probing, false);
+  atomic_init(&s->last_unanswered, 0);
   s->base.driver = &bo_pg_driver;
   s->base.impl = s;
   if (!read_url(s, error, error_size))

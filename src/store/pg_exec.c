@@ -5,8 +5,10 @@
  * deadline (conn->timeout_ms), so a server that stops answering (stopped
  * without closing its sockets, frozen, cut off by the network) costs a
  * request that much time and no more; the connection is then given up,
- * because its state is unknown. The server's own statement_timeout and
- * lock_timeout (pg_conn.c) end slow work long before that.
+ * because its state is unknown, and the store pauses (pg_conn.c), so that
+ * the requests behind it do not wait as long in turn. The server's own
+ * statement_timeout and lock_timeout (pg_conn.c) end slow work long before
+ * that.
  *
  * Errors, by SQLSTATE:
  *   08xxx, 57P01-57P03, or PQstatus CONNECTION_BAD   UNAVAILABLE, conn dropped
@@ -136,11 +138,16 @@ static int wait_socket(PGconn *pg, short events, int64_t deadline) {
   }
 }
 
-/* The server did not answer in time: the connection's state is unknown. */
+/* The server did not answer in time: the connection's state is unknown.
+ * Every limit is longer than the server's own (statement_timeout answers
+ * with an error first), so no answer at all means the server does not
+ * answer now: the store pauses (pg_conn.c). */
 static enum bo_store_status gave_up(struct bo_pg_conn *conn, int waited) {
   conn->broken = true;
   if (conn->in_tx)
     conn->tx_failed = true;
+  if (waited)
+    bo_pg_unresponsive(conn->store);
   bo_log_warn("event=pg_no_answer where=\"%s\" %s=%d", conn->store->where,
               waited ? "timeout_ms" : "poll_failed",
               waited ? conn->timeout_ms : errno);

@@ -72,8 +72,19 @@ extern const struct bo_store_driver bo_pg_driver;
  * connection up: the server's own statement_timeout plus a margin, so this
  * fires only when the server cannot answer at all (stopped, partitioned). */
 #define BO_PG_CALL_TIMEOUT_MS (BO_PG_STATEMENT_TIMEOUT_MS + 2000)
-/* ping's round trip, for /healthz. */
-#define BO_PG_PING_TIMEOUT_MS 1000
+/* The round trip of BEGIN (each transaction's first statement) and of
+ * ping (/healthz): statements that do no work, which a server that answers
+ * at all answers in milliseconds. No answer within this means the server
+ * does not answer now (frozen, overloaded past use, cut off), so the call
+ * gives up and the store pauses (below). */
+#define BO_PG_START_TIMEOUT_MS 1000
+#define BO_PG_PING_TIMEOUT_MS BO_PG_START_TIMEOUT_MS
+/* How long calls fail at once once the server has left calls unanswered
+ * past their limits, before one call at a time may try it again; and the
+ * window in which two such calls mean the server rather than one stuck
+ * connection (pg_conn.c, "Pausing"). */
+#define BO_PG_PAUSE_MS 1000
+#define BO_PG_UNANSWERED_WINDOW_MS 5000
 
 struct bo_pg_store;
 
@@ -112,6 +123,12 @@ struct bo_pg_store {
   struct bo_pg_conn *conns;
   /* Set while connecting fails, so an outage logs once, not per request. */
   atomic_bool down;
+  /* Monotonic ms until which calls fail at once (0: none), set when the
+   * server left a call unanswered past its limit; `probing` while the one
+   * call let through after that time is out. See bo_pg_admit. */
+  _Atomic int64_t paused_until;
+  atomic_bool probing;
+  _Atomic int64_t last_unanswered; /* monotonic ms of the last; 0: none */
 };
 
 /* The driver's transaction; ops cast the public one back to it. */
@@ -150,6 +167,17 @@ enum bo_store_status bo_pg_conn_get(struct bo_pg_store *store,
                                     struct bo_pg_conn **out);
 /* Closes a connection that was lost or failed; the next call reopens. */
 void bo_pg_conn_drop(struct bo_pg_conn *conn);
+/* Whether a call may go to the server now. False while the store pauses
+ * (the call answers UNAVAILABLE at once); once the pause is over, true for
+ * one call at a time, the probe, with *probe set to what bo_pg_done needs.
+ * *probe is 0 for a call that is not a probe. */
+bool bo_pg_admit(struct bo_pg_store *s, int64_t *probe);
+/* After an admitted call: a probe that was answered in time ends the
+ * pause. */
+void bo_pg_done(struct bo_pg_store *s, int64_t probe);
+/* The server left a call unanswered past its limit: pause, if it is the
+ * second within BO_PG_UNANSWERED_WINDOW_MS or a probe's. */
+void bo_pg_unresponsive(struct bo_pg_store *s);
 
 /* ---- pg_exec.c ---------------------------------------------------------- */
 

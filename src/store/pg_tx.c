@@ -74,6 +74,15 @@
  * A COMMIT whose answer never came may or may not have committed; a client
  * that retries with its Idempotency-Key gets the right answer either way.
  *
+ * A server that does not answer. BEGIN does no work on the server, so its
+ * answer may take BO_PG_START_TIMEOUT_MS (1 s), not the 7 s a statement may:
+ * a server that is frozen or too slow to use is found out at the start of
+ * a transaction, before anything of the rule has run, in a second. Then,
+ * and whenever a round trip goes unanswered past its limit, the store
+ * pauses (pg_conn.c): calls answer UNAVAILABLE at once instead of each
+ * waiting out its own limit, which would hold every request queued behind
+ * it on the same worker thread.
+ *
  * One exception to "not retried": a connection that sat idle may have been
  * closed by a server restart without libpq knowing. If the BEGIN, before
  * anything of the rule has run, finds the connection lost, the connection is
@@ -159,12 +168,13 @@ static enum bo_store_status run_once(struct bo_pg_store *s, bool write,
   }
   enum bo_store_status status =
       start_call(s, write ? BO_PG_BEGIN_WRITE : BO_PG_BEGIN_READ,
-                 BO_PG_CALL_TIMEOUT_MS, &tx.conn);
+                 BO_PG_START_TIMEOUT_MS, &tx.conn);
   conn = tx.conn;
   if (!conn)
     return status;
   if (status != BO_STORE_OK)
     goto done;
+  conn->timeout_ms = BO_PG_CALL_TIMEOUT_MS;
   conn->in_tx = true;
   conn->tx_failed = false;
   status = fn(&tx.base, ctx);
@@ -195,6 +205,9 @@ enum bo_store_status bo_pg_transaction(struct bo_store *store, bool write,
   clock_gettime(CLOCK_MONOTONIC, &now);
   /* Threads that collided must not pick the same pauses. */
   unsigned seed = (unsigned)now.tv_nsec ^ (unsigned)(uintptr_t)&now;
+  int64_t probe;
+  if (!bo_pg_admit(s, &probe))
+    return BO_STORE_UNAVAILABLE;
   enum bo_store_status status = BO_STORE_TRANSIENT;
   for (int attempt = 0; attempt < BO_PG_TRIES; attempt++) {
     if (attempt > 0)
@@ -203,6 +216,7 @@ enum bo_store_status bo_pg_transaction(struct bo_store *store, bool write,
     if (status != BO_STORE_TRANSIENT)
       break;
   }
+  bo_pg_done(s, probe);
   return status;
 }
 
@@ -217,12 +231,16 @@ enum bo_store_status bo_pg_ping(struct bo_store *store) {
     conn->timeout_ms = BO_PG_CALL_TIMEOUT_MS;
     return status;
   }
+  int64_t probe;
+  if (!bo_pg_admit(s, &probe))
+    return BO_STORE_UNAVAILABLE;
   status = start_call(s, BO_PG_PING, BO_PG_PING_TIMEOUT_MS, &conn);
-  if (!conn)
-    return status;
-  conn->used = true;
-  conn->timeout_ms = BO_PG_CALL_TIMEOUT_MS;
-  if (conn->broken)
-    bo_pg_conn_drop(conn);
+  if (conn) {
+    conn->used = true;
+    conn->timeout_ms = BO_PG_CALL_TIMEOUT_MS;
+    if (conn->broken)
+      bo_pg_conn_drop(conn);
+  }
+  bo_pg_done(s, probe);
   return status;
 }
