@@ -18,6 +18,9 @@ packages=(
   libcurl4-openssl-dev  # HTTP client of the integration tests
   clang-format        # the formatting check of scripts/test.sh
   clang libclang-rt-14-dev  # libFuzzer harnesses (tests/fuzz)
+  wrk jq              # benchmarks: HTTP load and the results table (bench/)
+  libhttp-parser-dev  # response parsing in the load driver (bench/load)
+  linux-perf valgrind # profiles for docs/benchmarks.md (perf record, callgrind)
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #ifndef BO_APP_H
 #define BO_APP_H
 
+#include "booking/seat_snapshots.h"
 #include "config.h"
 #include "metrics.h"
 #include "queue/queue.h"
@@ -21,6 +22,8 @@ struct bo_app {
   /* Token buckets (src/api/queue.c); NULL when the rate setting is 0. */
   struct bo_ratelimit *poll_limit;  /* GET /queue/status, per token */
   struct bo_ratelimit *issue_limit; /* POST /queue/tokens, per address */
+  /* Seat maps as last served (booking/seat_snapshots.h); NULL: off. */
+  struct bo_seat_snapshots *seat_snapshots;
 };
 
 #endif

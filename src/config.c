@@ -106,6 +106,12 @@ static const struct setting settings_table[] = {
     {"poll_burst", "BOXOFFICE_POLL_BURST", "--poll-burst", KIND_INT, "20", 1,
      1000000, FIELD(poll_burst), "N",
      "queue status polls one token may make at once after a quiet spell"},
+    {"seatmap_max_age_ms", "BOXOFFICE_SEATMAP_MAX_AGE_MS",
+     "--seatmap-max-age-ms", KIND_INT, "500", 0, 1000,
+     FIELD(seatmap_max_age_ms), "N",
+     "a seat map may be served from a snapshot this old (changes made\n"
+     "through other instances show up this late; this instance's own at\n"
+     "once). 0 reads the database for every request"},
     {"issue_rate", "BOXOFFICE_ISSUE_RATE", "--issue-rate", KIND_INT, "50", 0,
      1000000, FIELD(issue_rate), "N",
      "POST /api/v1/queue/tokens per client address per second, on average;\n"

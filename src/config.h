@@ -30,6 +30,9 @@ struct bo_settings {
   int64_t client_timeout_seconds;  /* a connection silent this long closes */
   int64_t poll_rate, poll_burst;   /* GET /queue/status, per token */
   int64_t issue_rate, issue_burst; /* POST /queue/tokens, per address */
+  /* How old a seat map served from its snapshot may be; 0: no snapshots
+   * (booking/seat_snapshots.h). */
+  int64_t seatmap_max_age_ms;
   /* Comma-separated addresses or CIDR blocks of proxies whose
    * X-Forwarded-For names the client and which the per-address connection
    * cap leaves alone; empty: none. */

@@ -139,9 +139,15 @@ int main(int argc, char **argv) {
     bo_log_error("msg=\"rate limits not created: out of memory\"");
     goto done;
   }
+  if (app.settings.seatmap_max_age_ms > 0) {
+    app.seat_snapshots = bo_seat_snapshots_new(app.settings.seatmap_max_age_ms);
+    if (!app.seat_snapshots)
+      goto done;
+  }
 
   rc = serve(&app, &stop_signals);
 done:
+  bo_seat_snapshots_free(app.seat_snapshots);
   bo_ratelimit_destroy(app.issue_limit);
   bo_ratelimit_destroy(app.poll_limit);
   bo_metrics_destroy(app.metrics);

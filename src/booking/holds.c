@@ -68,8 +68,10 @@ enum bo_error bo_holds_reserve(struct bo_app *app, int64_t user_id,
   enum bo_store_status st =
       bo_store_transaction(app->store, true, reserve_tx, &ctx);
   enum bo_error err = bo_outcome(st, ctx.reason);
-  if (!err)
+  if (!err) {
+    bo_seat_snapshots_changed(app->seat_snapshots, schedule_id);
     bo_metrics_count_hold(app->metrics);
+  }
   return err;
 }
 
@@ -174,7 +176,10 @@ enum bo_error bo_holds_cancel(struct bo_app *app, int64_t user_id,
                            .out = out};
   enum bo_store_status st =
       bo_store_transaction(app->store, true, cancel_tx, &ctx);
-  return bo_outcome(st, ctx.reason);
+  enum bo_error err = bo_outcome(st, ctx.reason);
+  if (!err)
+    bo_seat_snapshots_changed(app->seat_snapshots, out->schedule_id);
+  return err;
 }
 
 struct release_ctx {

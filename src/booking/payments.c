@@ -10,6 +10,7 @@
 
 struct pay_ctx {
   int64_t user_id, reservation_id, now_ms;
+  int64_t schedule_id; /* of the seat sold */
   bool may_pay; /* the token is ACTIVE; otherwise only a replay is allowed */
   enum bo_error not_allowed; /* why not, when !may_pay */
   const char *key;
@@ -78,6 +79,7 @@ static enum bo_store_status pay_tx(struct bo_store_tx *tx, void *arg) {
   enum bo_error why = payable(&r, ctx->user_id, ctx->now_ms);
   if (why)
     return fail(ctx, why);
+  ctx->schedule_id = r.schedule_id;
 
   st = bo_reservation_move(tx, r.reservation_id, BO_RESERVATION_HELD,
                            BO_RESERVATION_CONFIRMED, ctx->now_ms);
@@ -151,6 +153,7 @@ enum bo_error bo_payments_pay(struct bo_app *app,
    * with the new token of a later purchase. */
   if (out->replayed)
     return BO_OK;
+  bo_seat_snapshots_changed(app->seat_snapshots, ctx.schedule_id);
   bo_metrics_count_sale(app->metrics);
   bo_admission_finish(app, token);
   return BO_OK;

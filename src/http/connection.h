@@ -8,6 +8,7 @@
 #include "util/netaddr.h"
 
 #include <microhttpd.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,12 @@ struct bo_http_server {
    * the log gets one line a second, not one per connection. */
   atomic_uint_fast64_t refused;
   atomic_int_fast64_t refused_logged_ms;
+  /* Request ids: a counter, keyed-hashed so that ids are unique per
+   * instance (and across instances with overwhelming odds) without asking
+   * the kernel for random bytes per request, and without telling clients
+   * how many requests we serve. The key is drawn at start. */
+  atomic_uint_fast64_t request_seq;
+  unsigned char request_id_key[crypto_shorthash_KEYBYTES];
 };
 
 /* MHD_OPTION_URI_LOG_CALLBACK: called once the request line is in, before

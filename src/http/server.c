@@ -56,10 +56,15 @@
 #include <unistd.h>
 
 /* MHD's per-connection pool: it holds the request line and headers (past
- * BO_HTTP_HEADERS_MAX we answer 431; past what fits here, about 30 KiB,
+ * BO_HTTP_HEADERS_MAX we answer 431; past what fits here, about 14 KiB,
  * MHD answers 431 itself) and the read buffer the body streams through.
- * The body is copied out of it, so it need not fit. */
-#define CONNECTION_MEMORY (32u * 1024u)
+ * The body is copied out of it, so it need not fit.
+ * Its size is paid twice: in 0.9.75 MHD zeroes the whole pool after every
+ * request (MHD_pool_reset), which was 12% of a queue poll's CPU at 32 KiB
+ * (docs/benchmarks.md), and a connection that has been served keeps all of
+ * it resident, which is most of an idle connection's memory. 16 KiB holds
+ * twice the header cap. */
+#define CONNECTION_MEMORY (16u * 1024u)
 /* Descriptors besides client connections: the listening socket, epoll and
  * ITC descriptors per worker, database and Redis connections per thread,
  * SQLite's files, the log. */
@@ -279,7 +284,8 @@ struct bo_http_server *bo_http_start(struct bo_app *app,
   bool ipv6;
   const struct bo_settings *s = &app->settings;
 
-  /* Request ids come from randombytes; sodium_init() is idempotent. */
+  /* Request ids are keyed hashes (connection.h); sodium_init() is
+   * idempotent. */
   if (sodium_init() < 0) {
     bo_log_error("msg=\"libsodium failed to initialise\"");
     goto fail;
@@ -302,6 +308,8 @@ struct bo_http_server *bo_http_start(struct bo_app *app,
   atomic_init(&server->in_flight, 0);
   atomic_init(&server->refused, 0);
   atomic_init(&server->refused_logged_ms, 0);
+  atomic_init(&server->request_seq, 0);
+  crypto_shorthash_keygen(server->request_id_key);
   /* Checked when the settings were read; cannot fail here. */
   server->trusted_count = bo_netrange_parse_list(
       s->trusted_proxies, server->trusted, BO_NETRANGE_LIST_MAX);

@@ -1,5 +1,5 @@
 /* The libmicrohttpd adapter: its internal thread pool on epoll, request
- * limits (URL 2 KiB: 414, headers 16 KiB: 431, body 64 KiB: 413;
+ * limits (URL 2 KiB: 414, headers 8 KiB: 431, body 64 KiB: 413;
  * connections per server and per client address; a timeout for silent
  * clients), body collection, routing, one log line per request, metrics,
  * and replies that keep the connection alive. */
@@ -17,9 +17,11 @@
  * any honest client and is what old browsers and proxies already assume. */
 #define BO_HTTP_URL_MAX 2048
 /* Request line and headers at most, in bytes: 431 past it. Our clients send
- * under 1 KiB (no cookies); 16 KiB is generous and stays well inside MHD's
- * per-connection memory, so the 431 is our problem+json, not MHD's page. */
-#define BO_HTTP_HEADERS_MAX (16 * 1024)
+ * under 1 KiB (no cookies); 8 KiB is what nginx and Apache allow a header
+ * line by default and stays well inside MHD's per-connection memory
+ * (CONNECTION_MEMORY, server.c), so the 431 is our problem+json, not MHD's
+ * page. */
+#define BO_HTTP_HEADERS_MAX (8 * 1024)
 
 struct bo_app;
 struct bo_http_server;

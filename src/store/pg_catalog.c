@@ -115,6 +115,7 @@ static bool read_seat(const PGresult *res, int row, void *item) {
   s->schedule_id = bo_pg_int64(res, row, 1);
   s->seat_number = bo_pg_int32(res, row, 2);
   s->price = bo_pg_int64(res, row, 3);
+  s->hold_expires_at_ms = bo_pg_int64(res, row, 5);
   return bo_pg_parse_seat_status(res, row, 4, &s->status);
 }
 

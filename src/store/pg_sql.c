@@ -156,7 +156,9 @@ const char *const bo_pg_sql[BO_PG_STMT__COUNT] = {
     [BO_PG_SEAT_LIST] =
         "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "
         "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " THEN 'AVAILABLE' "
-        "ELSE c.seat_status END FROM concert_seat c "
+        "ELSE c.seat_status END, "
+        "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " OR c.seat_status <> 'HELD' "
+        "THEN 0 ELSE bo_ms(c.hold_expire_dt) END FROM concert_seat c "
         "WHERE c.concert_schedule_id = $1::bigint ORDER BY c.seat_num",
 
     /* 1 schedule, 2 seat number, 3 user, 4 now, 5 hold until. The race for

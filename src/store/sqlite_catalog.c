@@ -151,6 +151,7 @@ static bool read_seat(sqlite3_stmt *stmt, void *item) {
   s->schedule_id = sqlite3_column_int64(stmt, 1);
   s->seat_number = sqlite3_column_int(stmt, 2);
   s->price = sqlite3_column_int64(stmt, 3);
+  s->hold_expires_at_ms = sqlite3_column_int64(stmt, 5);
   return bo_sqlite_parse_seat_status(stmt, 4, &s->status);
 }
 

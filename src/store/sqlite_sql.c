@@ -118,7 +118,9 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
     [BO_SQLITE_SEAT_LIST] =
         "SELECT seat_id, concert_schedule_id, seat_num, price, "
         "CASE WHEN seat_status = 'HELD' AND hold_expire_dt <= ?2 "
-        "THEN 'AVAILABLE' ELSE seat_status END "
+        "THEN 'AVAILABLE' ELSE seat_status END, "
+        "CASE WHEN seat_status = 'HELD' AND hold_expire_dt > ?2 "
+        "THEN hold_expire_dt ELSE 0 END "
         "FROM concert_seat WHERE concert_schedule_id = ?1 ORDER BY seat_num",
 
     /* 1 schedule, 2 seat number, 3 user, 4 now, 5 hold until. The race for

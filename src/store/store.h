@@ -72,6 +72,9 @@ struct bo_seat {
   int64_t price;
   /* As seen at `now`: a hold that has run out reads AVAILABLE. */
   enum bo_seat_status status;
+  /* When a HELD seat's hold runs out (it reads AVAILABLE from then on);
+   * 0 for any other status. Filled by seat_list only. */
+  int64_t hold_expires_at_ms;
 };
 
 /* The states a reservation row can be in (booking/holds.c moves them). */

@@ -4,11 +4,79 @@
 #include <string.h>
 #include <time.h>
 
+struct civil_time {
+  int64_t year;
+  int month, day, hour, minute, second;
+};
+
+/* UTC date and time of `seconds` since the epoch, by arithmetic alone
+ * (Howard Hinnant's days-to-civil, proleptic Gregorian). gmtime_r would
+ * do the same, but glibc takes a process-wide lock in it (__tz_convert),
+ * and every worker thread then queues on that lock once per queue-status
+ * answer and once per log line (docs/benchmarks.md). */
+static struct civil_time civil_from_seconds(int64_t seconds) {
+  int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  int64_t in_day = seconds - days * 86400;
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097; /* 0..146096 */
+  int64_t yoe =
+      (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);     /* 0..365 */
+  int64_t mp = (5 * doy + 2) / 153;                          /* 0..11 */
+  struct civil_time t;
+  t.day = (int)(doy - (153 * mp + 2) / 5 + 1);
+  t.month = (int)(mp < 10 ? mp + 3 : mp - 9);
+  t.year = yoe + era * 400 + (t.month <= 2);
+  t.hour = (int)(in_day / 3600);
+  t.minute = (int)(in_day / 60 % 60);
+  t.second = (int)(in_day % 60);
+  return t;
+}
+
+/* Writes `value` as exactly `width` decimal digits (the low ones). */
+static char *put_digits(char *p, int64_t value, int width) {
+  for (int i = width - 1; i >= 0; i--) {
+    p[i] = (char)('0' + value % 10);
+    value /= 10;
+  }
+  return p + width;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" for 0 <= year <= 9999 (callers keep times within
+ * BO_TIME_MAX_SECONDS); returns the end. */
+static char *put_date_time(char *p, int64_t seconds) {
+  struct civil_time t = civil_from_seconds(seconds);
+  p = put_digits(p, t.year, 4);
+  *p++ = '-';
+  p = put_digits(p, t.month, 2);
+  *p++ = '-';
+  p = put_digits(p, t.day, 2);
+  *p++ = 'T';
+  p = put_digits(p, t.hour, 2);
+  *p++ = ':';
+  p = put_digits(p, t.minute, 2);
+  *p++ = ':';
+  return put_digits(p, t.second, 2);
+}
+
+static int64_t floor_seconds(int64_t ms) {
+  return ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+}
+
 void bo_time_format(int64_t ms, char out[BO_TIME_TEXT_SIZE]) {
-  time_t seconds = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  struct tm tm;
-  gmtime_r(&seconds, &tm);
-  strftime(out, BO_TIME_TEXT_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char *p = put_date_time(out, floor_seconds(ms));
+  *p++ = 'Z';
+  *p = '\0';
+}
+
+void bo_time_format_ms(int64_t ms, char out[BO_TIME_MS_TEXT_SIZE]) {
+  int64_t seconds = floor_seconds(ms);
+  char *p = put_date_time(out, seconds);
+  *p++ = '.';
+  p = put_digits(p, ms - seconds * 1000, 3);
+  *p++ = 'Z';
+  *p = '\0';
 }
 
 /* Reads exactly `width` decimal digits. */

@@ -12,8 +12,15 @@
 /* "YYYY-MM-DDTHH:MM:SSZ" plus the terminating NUL. */
 #define BO_TIME_TEXT_SIZE 21
 
-/* Writes `ms` as UTC, seconds truncated toward the past. */
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" plus the terminating NUL (log lines). */
+#define BO_TIME_MS_TEXT_SIZE 25
+
+/* Writes `ms` as UTC, seconds truncated toward the past. Years 0..9999
+ * only: callers keep times within BO_TIME_MAX_SECONDS. */
 void bo_time_format(int64_t ms, char out[BO_TIME_TEXT_SIZE]);
+
+/* The same with milliseconds. */
+void bo_time_format_ms(int64_t ms, char out[BO_TIME_MS_TEXT_SIZE]);
 
 /* Parses a full RFC 3339 date-time: "T" or "t" separator, optional fraction
  * of a second, "Z" or a numeric offset. Rejects anything else, including

@@ -376,15 +376,15 @@ Test(degradation, redis_frozen_answers_503_in_bounded_time, .timeout = 300) {
 #define OPEN_BATCH 250
 #define BATCH_TIMEOUT_MS 10000
 /* What one idle keep-alive connection may cost the server. libmicrohttpd
- * gives each connection a memory pool of 32 KiB (CONNECTION_MEMORY in
+ * gives each connection a memory pool of 16 KiB (CONNECTION_MEMORY in
  * src/http/server.c) and, in 0.9.75, zeroes all of it after every request
  * (MHD_pool_reset), so a connection that has been served holds its whole
  * pool resident; 8 KiB more covers MHD's connection object, our request
  * context and the allocator's overhead. A server that kept a thread, a
  * big buffer or a copy of each request per connection would blow it. */
-#define PER_CONNECTION_BOUND_KIB 40
+#define PER_CONNECTION_BOUND_KIB 24
 /* And in all, at the 10,000-connection cap, with the server's own base. */
-#define RSS_BOUND_KIB (512 * 1024)
+#define RSS_BOUND_KIB (256 * 1024)
 /* A second wave of as many connections may reuse what the first freed,
  * but not add to it (beyond this slack): memory is bounded, not leaking. */
 #define SECOND_WAVE_SLACK_KIB (16 * 1024)

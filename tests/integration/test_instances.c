@@ -16,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 TestSuite(instances, .init = it_setup, .fini = it_teardown);
 
 enum { INSTANCES = 3, SERVER_THREADS = 8 };
+/* The servers' default BOXOFFICE_SEATMAP_MAX_AGE_MS. */
+enum { SEATMAP_MAX_AGE_MS = 500 };
 
 static void need_shared_store(void) {
   if (!it_postgres_mode())
@@ -164,7 +167,12 @@ Test(instances, one_seat_one_winner_across_instances, .timeout = 180) {
     cr_assert_eq(won, 1, "seat %d: %d winners out of %d on %d instances", seat,
                  won, RACERS, INSTANCES);
 
-    /* Every instance sees the same: the seat HELD, by the winner. */
+    /* Every instance sees the same: the seat HELD, by the winner. A seat
+     * map may come from a snapshot up to BOXOFFICE_SEATMAP_MAX_AGE_MS old
+     * (default 500 ms) on the instances that did not take the hold, and
+     * the previous round left fresh ones: once that long has passed since
+     * the hold, every instance must show it. */
+    usleep(SEATMAP_MAX_AGE_MS * 1000);
     struct it_response r = {0};
     for (int k = 0; k < INSTANCES; k++) {
       it_assert_seat(s[k], tokens[0], schedule, seat, "HELD");
