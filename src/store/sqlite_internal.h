@@ -79,6 +79,9 @@ struct bo_sqlite_store {
   /* Every open connection, so that close reaches those of other threads. */
   pthread_mutex_t conns_lock;
   struct bo_sqlite_conn *conns;
+  /* Held by this process's write transactions, BEGIN IMMEDIATE to COMMIT
+   * (sqlite_tx.c says why). */
+  pthread_mutex_t write_lock;
 };
 
 /* The driver's transaction; ops cast the public one back to it. */
