@@ -24,7 +24,7 @@ if ! command -v clang-format >/dev/null 2>&1; then
 fi
 
 # find, not git ls-files: files not yet added must be checked too.
-mapfile -d '' files < <(find src tests -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
+mapfile -d '' files < <(find src tests bench -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
 if [ ${#files[@]} -eq 0 ]; then
   echo "format: no C files found"
   exit 0

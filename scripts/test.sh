@@ -12,7 +12,9 @@
 #      (unit, store, integration in both configurations, deploy smoke): the
 #      tests and the server they start are both instrumented,
 #   5. builds the server alone with ThreadSanitizer (build-tsan/) and runs
-#      the concurrency tests of build/ against it, both configurations.
+#      the concurrency tests of build/ against it, both configurations,
+#   6. runs each fuzzer for 15 s, the chaos soak for 45 s and the benchmark
+#      at smoke size (about a minute).
 # A sanitizer report fails the run: in a test process through the
 # sanitizer's own exit, in a server through the harness, which fails a
 # test binary whose server ended badly or logged a report
@@ -109,5 +111,13 @@ scripts/fuzz.sh 15
 step="chaos soak (45 s)"
 scripts/soak.sh 45
 
+# The benchmark at smoke size (make bench runs it in full): every
+# configuration and workload for a second or so, so the bench never rots.
+# It asserts nothing about time; it fails when a server does not start, a
+# workload meets errors, or the checks after the rush and the purchases
+# find a seat held or sold twice.
+step="bench smoke (bench/run.sh --smoke)"
+bench/run.sh --smoke --out build-bench/smoke
+
 step="done"
-echo "test.sh: PASSED: all tests in build/, all tests under ASan+UBSan in build-asan/, concurrency tests against a ThreadSanitizer server in build-tsan/, fuzzing, chaos soak"
+echo "test.sh: PASSED: all tests in build/, all tests under ASan+UBSan in build-asan/, concurrency tests against a ThreadSanitizer server in build-tsan/, fuzzing, chaos soak, bench smoke"

@@ -25,38 +25,21 @@ void bo_api_concerts_list(struct bo_app *app, const struct bo_request *req,
   bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));
 }
 
-void bo_api_concerts_schedules(struct bo_app *app, const struct bo_request *req,
-                               struct bo_reply *reply) {
-  struct bo_token_info token;
-  if (!bo_api_token(app, req, BO_NEED_ACTIVE, &token, reply))
-    return;
-  int64_t concert_id = req->path_ids[0];
-  struct bo_schedule_list list;
-  enum bo_error err = bo_catalog_bookable_schedules(app, concert_id, &list);
-  if (err) {
-    bo_api_fail_about(reply, err, "concert", concert_id);
-    return;
-  }
-  json_t *items = json_array();
-  for (size_t i = 0; i < list.count; i++) {
-    const struct bo_schedule *s = &list.items[i];
-    json_array_append_new(items,
-                          json_pack("{s:I, s:I, s:o, s:i, s:i}", "scheduleId",
-                                    (json_int_t)s->schedule_id, "concertId",
-                                    (json_int_t)s->concert_id, "startsAt",
-                                    bo_api_time(s->starts_at_ms), "totalSeats",
-                                    (int)s->total_seats, "availableSeats",
-                                    (int)s->available_seats));
-  }
-  free(list.items);
-  bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));
+static json_t *render_schedule(const struct bo_schedule *s, int32_t available) {
+  return json_pack("{s:I, s:I, s:o, s:i, s:i}", "scheduleId",
+                   (json_int_t)s->schedule_id, "concertId",
+                   (json_int_t)s->concert_id, "startsAt",
+                   bo_api_time(s->starts_at_ms), "totalSeats",
+                   (int)s->total_seats, "availableSeats", (int)available);
 }
 
-/* The map as JSON text, and when it changes by itself (its first hold runs
- * out; 0 for never). */
+/* The map as JSON text, how many of its seats are available, and when it
+ * changes by itself (its first hold runs out; 0 for never). */
 static char *render_seats(int64_t schedule_id, const struct bo_seat_list *list,
-                          size_t *len, int64_t *changes_at_ms) {
+                          size_t *len, int32_t *available,
+                          int64_t *changes_at_ms) {
   *changes_at_ms = 0;
+  *available = 0;
   json_t *items = json_array();
   for (size_t i = 0; i < list->count; i++) {
     const struct bo_seat *s = &list->items[i];
@@ -65,6 +48,8 @@ static char *render_seats(int64_t schedule_id, const struct bo_seat_list *list,
                                            (int)s->seat_number, "price",
                                            (json_int_t)s->price, "status",
                                            bo_seat_status_name(s->status)));
+    if (s->status == BO_SEAT_AVAILABLE)
+      (*available)++;
     if (s->hold_expires_at_ms > 0 &&
         (*changes_at_ms == 0 || s->hold_expires_at_ms < *changes_at_ms))
       *changes_at_ms = s->hold_expires_at_ms;
@@ -77,42 +62,93 @@ static char *render_seats(int64_t schedule_id, const struct bo_seat_list *list,
   return text;
 }
 
-/* The busiest read of an on-sale: every admitted user watches the map. It
- * is served from the schedule's snapshot while that is fresh
- * (booking/seat_snapshots.h says how fresh), so most requests cost a
- * memcpy instead of a database read and a JSON tree of 50 seats. */
+/* A schedule's seat map as served and its count of available seats: from
+ * the schedule's snapshot while that is fresh (booking/seat_snapshots.h
+ * says how fresh), else read, rendered and stored for the next reader.
+ * With `text` NULL only the count is wanted. */
+static enum bo_error seat_map(struct bo_app *app, int64_t schedule_id,
+                              char **text, size_t *len, int32_t *available) {
+  uint64_t version;
+  if (bo_seat_snapshots_get(app->seat_snapshots, schedule_id,
+                            bo_clock_now_ms(&app->clock), text, len, available,
+                            &version))
+    return BO_OK;
+  struct bo_seat_list list;
+  enum bo_error err = bo_catalog_seats(app, schedule_id, &list);
+  if (err)
+    return err;
+  int64_t changes_at_ms;
+  size_t built_len;
+  char *built =
+      render_seats(schedule_id, &list, &built_len, available, &changes_at_ms);
+  free(list.items);
+  if (built == NULL)
+    return BO_ERR_INTERNAL;
+  /* Stamped with the time the read ended: the read takes far less than the
+   * snapshot's age, and the version check drops a map a change overtook. */
+  bo_seat_snapshots_put(app->seat_snapshots, schedule_id, version,
+                        bo_clock_now_ms(&app->clock), changes_at_ms, *available,
+                        built, built_len);
+  if (text == NULL) {
+    free(built);
+  } else {
+    *text = built;
+    *len = built_len;
+  }
+  return BO_OK;
+}
+
+/* The bookable dates. Counting every seat of every date in SQL was 73% of
+ * a whole purchase's CPU with 100 dates (docs/benchmarks.md), so with
+ * snapshots on, the dates come from a cheap query and each one's count
+ * from its seat map snapshot, which the buyer's next request (that date's
+ * map) then finds ready. The counts are as fresh as the maps. */
+void bo_api_concerts_schedules(struct bo_app *app, const struct bo_request *req,
+                               struct bo_reply *reply) {
+  struct bo_token_info token;
+  if (!bo_api_token(app, req, BO_NEED_ACTIVE, &token, reply))
+    return;
+  int64_t concert_id = req->path_ids[0];
+  bool from_snapshots = app->seat_snapshots != NULL;
+  struct bo_schedule_list list;
+  enum bo_error err =
+      from_snapshots ? bo_catalog_upcoming_schedules(app, concert_id, &list)
+                     : bo_catalog_bookable_schedules(app, concert_id, &list);
+  if (err) {
+    bo_api_fail_about(reply, err, "concert", concert_id);
+    return;
+  }
+  json_t *items = json_array();
+  for (size_t i = 0; i < list.count && !err; i++) {
+    const struct bo_schedule *s = &list.items[i];
+    int32_t available = s->available_seats;
+    if (from_snapshots)
+      err = seat_map(app, s->schedule_id, NULL, NULL, &available);
+    if (!err && available > 0)
+      json_array_append_new(items, render_schedule(s, available));
+  }
+  free(list.items);
+  if (err) {
+    json_decref(items);
+    bo_api_fail(reply, err);
+    return;
+  }
+  bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));
+}
+
+/* The busiest read of an on-sale: every admitted user watches the map. */
 void bo_api_schedules_seats(struct bo_app *app, const struct bo_request *req,
                             struct bo_reply *reply) {
   struct bo_token_info token;
   if (!bo_api_token(app, req, BO_NEED_ACTIVE, &token, reply))
     return;
   int64_t schedule_id = req->path_ids[0];
-  char *text;
-  size_t len;
-  uint64_t version;
-  if (bo_seat_snapshots_get(app->seat_snapshots, schedule_id,
-                            bo_clock_now_ms(&app->clock), &text, &len,
-                            &version)) {
-    bo_reply_text(reply, 200, "application/json", text, len);
-    return;
-  }
-  struct bo_seat_list list;
-  enum bo_error err = bo_catalog_seats(app, schedule_id, &list);
-  if (err) {
+  char *text = NULL;
+  size_t len = 0;
+  int32_t available;
+  enum bo_error err = seat_map(app, schedule_id, &text, &len, &available);
+  if (err)
     bo_api_fail_about(reply, err, "schedule", schedule_id);
-    return;
-  }
-  int64_t changes_at_ms;
-  text = render_seats(schedule_id, &list, &len, &changes_at_ms);
-  free(list.items);
-  if (text == NULL) {
-    bo_api_fail(reply, BO_ERR_INTERNAL);
-    return;
-  }
-  /* Stamped with the time the read began would be more exact; the read
-   * takes well under the snapshot's age, and the version check already
-   * drops a map that a change overtook. */
-  bo_seat_snapshots_put(app->seat_snapshots, schedule_id, version,
-                        bo_clock_now_ms(&app->clock), changes_at_ms, text, len);
-  bo_reply_text(reply, 200, "application/json", text, len);
+  else
+    bo_reply_text(reply, 200, "application/json", text, len);
 }

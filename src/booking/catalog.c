@@ -21,6 +21,7 @@ enum bo_error bo_catalog_concerts(struct bo_app *app,
 struct schedules_ctx {
   int64_t concert_id;
   int64_t now_ms;
+  bool with_seats; /* bookable ones with their counts, or all upcoming */
   struct bo_schedule_list *out;
 };
 
@@ -33,15 +34,29 @@ static enum bo_store_status schedules_tx(struct bo_store_tx *tx, void *arg) {
       bo_store_op(tx)->concert_get(tx, ctx->concert_id, &concert);
   if (st != BO_STORE_OK)
     return st;
-  return bo_store_op(tx)->schedule_list_bookable(tx, ctx->concert_id,
-                                                 ctx->now_ms, ctx->out);
+  return ctx->with_seats
+             ? bo_store_op(tx)->schedule_list_bookable(tx, ctx->concert_id,
+                                                       ctx->now_ms, ctx->out)
+             : bo_store_op(tx)->schedule_list_upcoming(tx, ctx->concert_id,
+                                                       ctx->now_ms, ctx->out);
 }
 
 enum bo_error bo_catalog_bookable_schedules(struct bo_app *app,
                                             int64_t concert_id,
                                             struct bo_schedule_list *out) {
   *out = (struct bo_schedule_list){0};
-  struct schedules_ctx ctx = {concert_id, bo_clock_now_ms(&app->clock), out};
+  struct schedules_ctx ctx = {concert_id, bo_clock_now_ms(&app->clock), true,
+                              out};
+  return bo_outcome(bo_store_transaction(app->store, false, schedules_tx, &ctx),
+                    BO_ERR_NOT_FOUND);
+}
+
+enum bo_error bo_catalog_upcoming_schedules(struct bo_app *app,
+                                            int64_t concert_id,
+                                            struct bo_schedule_list *out) {
+  *out = (struct bo_schedule_list){0};
+  struct schedules_ctx ctx = {concert_id, bo_clock_now_ms(&app->clock), false,
+                              out};
   return bo_outcome(bo_store_transaction(app->store, false, schedules_tx, &ctx),
                     BO_ERR_NOT_FOUND);
 }

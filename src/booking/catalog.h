@@ -27,6 +27,14 @@ enum bo_error bo_catalog_bookable_schedules(struct bo_app *app,
                                             int64_t concert_id,
                                             struct bo_schedule_list *out);
 
+/* Future schedules, sold out or not, without their seat counts
+ * (available_seats -1): the cheap half of the above, for callers that know
+ * the counts from elsewhere (api/concerts.c, from seat map snapshots). 404
+ * for an unknown concert. */
+enum bo_error bo_catalog_upcoming_schedules(struct bo_app *app,
+                                            int64_t concert_id,
+                                            struct bo_schedule_list *out);
+
 /* Every seat of the schedule with its status now. 404 for an unknown
  * schedule. */
 enum bo_error bo_catalog_seats(struct bo_app *app, int64_t schedule_id,

@@ -13,24 +13,40 @@ struct reserve_ctx {
   enum bo_error reason;
 };
 
-static enum bo_store_status reserve_tx(struct bo_store_tx *tx, void *arg) {
+/* The look before the race: in a read transaction, which takes no write
+ * lock (SQLite: no queueing behind the writer; PostgreSQL: no row lock).
+ * In a rush most attempts are for seats already gone, and they end here
+ * with their 409 without ever joining the queue of writers; a seat that
+ * looks free goes on to reserve_tx, where the conditional UPDATE decides.
+ * A schedule's start never changes, so it is checked here only. */
+static enum bo_store_status peek_tx(struct bo_store_tx *tx, void *arg) {
   struct reserve_ctx *ctx = arg;
-  const struct bo_store_driver *op = bo_store_op(tx);
-  struct bo_schedule schedule;
-  enum bo_store_status st =
-      op->schedule_get(tx, ctx->schedule_id, ctx->now_ms, &schedule);
+  struct bo_seat_peek seat;
+  enum bo_store_status st = bo_store_op(tx)->seat_peek(
+      tx, ctx->schedule_id, ctx->seat_number, ctx->now_ms, &seat);
   if (st != BO_STORE_OK) {
     ctx->reason = BO_ERR_NOT_FOUND;
     return st;
   }
-  if (schedule.starts_at_ms <= ctx->now_ms) {
+  if (seat.starts_at_ms <= ctx->now_ms) {
     ctx->reason = BO_ERR_SCHEDULE_CLOSED;
     return BO_STORE_CONFLICT;
   }
+  if (seat.status != BO_SEAT_AVAILABLE) {
+    ctx->reason = BO_ERR_SEAT_UNAVAILABLE;
+    return BO_STORE_CONFLICT;
+  }
+  return BO_STORE_OK;
+}
+
+static enum bo_store_status reserve_tx(struct bo_store_tx *tx, void *arg) {
+  struct reserve_ctx *ctx = arg;
+  const struct bo_store_driver *op = bo_store_op(tx);
   struct bo_seat seat;
   int64_t until = ctx->now_ms + ctx->hold_ms;
-  st = op->seat_hold(tx, ctx->schedule_id, ctx->seat_number, ctx->user_id,
-                     ctx->now_ms, until, &seat);
+  enum bo_store_status st =
+      op->seat_hold(tx, ctx->schedule_id, ctx->seat_number, ctx->user_id,
+                    ctx->now_ms, until, &seat);
   if (st != BO_STORE_OK) {
     ctx->reason =
         st == BO_STORE_NOT_FOUND ? BO_ERR_NOT_FOUND : BO_ERR_SEAT_UNAVAILABLE;
@@ -66,8 +82,12 @@ enum bo_error bo_holds_reserve(struct bo_app *app, int64_t user_id,
       .out = out,
   };
   enum bo_store_status st =
-      bo_store_transaction(app->store, true, reserve_tx, &ctx);
+      bo_store_transaction(app->store, false, peek_tx, &ctx);
   enum bo_error err = bo_outcome(st, ctx.reason);
+  if (err)
+    return err;
+  st = bo_store_transaction(app->store, true, reserve_tx, &ctx);
+  err = bo_outcome(st, ctx.reason);
   if (!err) {
     bo_seat_snapshots_changed(app->seat_snapshots, schedule_id);
     bo_metrics_count_hold(app->metrics);

@@ -13,6 +13,7 @@ struct snapshot {
   struct snapshot *next;
   int64_t schedule_id;
   int64_t fresh_until_ms; /* served while now < this */
+  int32_t available;      /* seats AVAILABLE in the map */
   size_t len;
   char *text;
 };
@@ -72,9 +73,12 @@ void bo_seat_snapshots_free(struct bo_seat_snapshots *s) {
 
 bool bo_seat_snapshots_get(struct bo_seat_snapshots *s, int64_t schedule_id,
                            int64_t now_ms, char **text, size_t *len,
-                           uint64_t *version) {
-  *text = NULL;
-  *len = 0;
+                           int32_t *available, uint64_t *version) {
+  if (text != NULL) {
+    *text = NULL;
+    *len = 0;
+  }
+  *available = 0;
   *version = 0;
   if (s == NULL || s->max_age_ms <= 0)
     return false;
@@ -83,11 +87,16 @@ bool bo_seat_snapshots_get(struct bo_seat_snapshots *s, int64_t schedule_id,
   pthread_mutex_lock(&stripe->lock);
   struct snapshot **at = find(stripe, schedule_id);
   if (*at != NULL && now_ms < (*at)->fresh_until_ms) {
-    *text = malloc((*at)->len);
-    if (*text != NULL) {
-      memcpy(*text, (*at)->text, (*at)->len);
-      *len = (*at)->len;
-      hit = true;
+    *available = (*at)->available;
+    hit = true;
+    if (text != NULL) {
+      *text = malloc((*at)->len);
+      if (*text != NULL) {
+        memcpy(*text, (*at)->text, (*at)->len);
+        *len = (*at)->len;
+      } else {
+        hit = false; /* out of memory: the caller builds its own */
+      }
     }
   } else if (*at != NULL) {
     drop(at); /* out of date: free it now rather than at the next put */
@@ -99,8 +108,8 @@ bool bo_seat_snapshots_get(struct bo_seat_snapshots *s, int64_t schedule_id,
 
 void bo_seat_snapshots_put(struct bo_seat_snapshots *s, int64_t schedule_id,
                            uint64_t version, int64_t now_ms,
-                           int64_t changes_at_ms, const char *text,
-                           size_t len) {
+                           int64_t changes_at_ms, int32_t available,
+                           const char *text, size_t len) {
   if (s == NULL || s->max_age_ms <= 0)
     return;
   int64_t fresh_until = now_ms + s->max_age_ms;
@@ -119,6 +128,7 @@ void bo_seat_snapshots_put(struct bo_seat_snapshots *s, int64_t schedule_id,
   memcpy(copy, text, len);
   *fresh = (struct snapshot){.schedule_id = schedule_id,
                              .fresh_until_ms = fresh_until,
+                             .available = available,
                              .len = len,
                              .text = copy};
 

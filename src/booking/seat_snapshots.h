@@ -33,13 +33,14 @@ struct bo_seat_snapshots;
 struct bo_seat_snapshots *bo_seat_snapshots_new(int64_t max_age_ms);
 void bo_seat_snapshots_free(struct bo_seat_snapshots *snapshots);
 
-/* A fresh snapshot of `schedule_id` at `now_ms`: true with a malloc'd copy
- * in *text (the caller frees it) and its length. False on a miss, with
- * *version set for the bo_seat_snapshots_put() of the map the caller then
- * builds. `snapshots` may be NULL (off). */
+/* A fresh snapshot of `schedule_id` at `now_ms`: true with its count of
+ * available seats in *available and, unless `text` is NULL, a malloc'd
+ * copy of the map in *text (the caller frees it) and its length. False on
+ * a miss, with *version set for the bo_seat_snapshots_put() of the map the
+ * caller then builds. `snapshots` may be NULL (off). */
 bool bo_seat_snapshots_get(struct bo_seat_snapshots *snapshots,
                            int64_t schedule_id, int64_t now_ms, char **text,
-                           size_t *len, uint64_t *version);
+                           size_t *len, int32_t *available, uint64_t *version);
 
 /* Stores the map built from a read that began at `version`, unless a
  * change was published since. `changes_at_ms` is when the map changes by
@@ -48,7 +49,7 @@ bool bo_seat_snapshots_get(struct bo_seat_snapshots *snapshots,
 void bo_seat_snapshots_put(struct bo_seat_snapshots *snapshots,
                            int64_t schedule_id, uint64_t version,
                            int64_t now_ms, int64_t changes_at_ms,
-                           const char *text, size_t len);
+                           int32_t available, const char *text, size_t len);
 
 /* A seat of `schedule_id` changed: its snapshot is dropped. */
 void bo_seat_snapshots_changed(struct bo_seat_snapshots *snapshots,

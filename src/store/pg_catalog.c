@@ -79,19 +79,34 @@ static bool read_schedule(const PGresult *res, int row, void *item) {
   return true;
 }
 
-enum bo_store_status
-bo_pg_schedule_list_bookable(struct bo_store_tx *tx, int64_t concert_id,
-                             int64_t now_ms, struct bo_schedule_list *out) {
+static enum bo_store_status schedule_list(struct bo_store_tx *tx,
+                                          enum bo_pg_stmt_id id,
+                                          int64_t concert_id, int64_t now_ms,
+                                          struct bo_schedule_list *out) {
   struct bo_pg_params p = {0};
   void *items = NULL;
   size_t count = 0;
   bo_pg_param_int(&p, concert_id);
   bo_pg_param_int(&p, now_ms);
   enum bo_store_status status =
-      bo_pg_list(bo_pg_tx(tx)->conn, BO_PG_SCHEDULE_LIST_BOOKABLE, &p,
-                 sizeof *out->items, read_schedule, &items, &count);
+      bo_pg_list(bo_pg_tx(tx)->conn, id, &p, sizeof *out->items, read_schedule,
+                 &items, &count);
   *out = (struct bo_schedule_list){.items = items, .count = count};
   return status;
+}
+
+enum bo_store_status
+bo_pg_schedule_list_bookable(struct bo_store_tx *tx, int64_t concert_id,
+                             int64_t now_ms, struct bo_schedule_list *out) {
+  return schedule_list(tx, BO_PG_SCHEDULE_LIST_BOOKABLE, concert_id, now_ms,
+                       out);
+}
+
+enum bo_store_status
+bo_pg_schedule_list_upcoming(struct bo_store_tx *tx, int64_t concert_id,
+                             int64_t now_ms, struct bo_schedule_list *out) {
+  return schedule_list(tx, BO_PG_SCHEDULE_LIST_UPCOMING, concert_id, now_ms,
+                       out);
 }
 
 enum bo_store_status bo_pg_schedule_get(struct bo_store_tx *tx,
@@ -131,6 +146,25 @@ enum bo_store_status bo_pg_seat_list(struct bo_store_tx *tx,
       bo_pg_list(bo_pg_tx(tx)->conn, BO_PG_SEAT_LIST, &p, sizeof *out->items,
                  read_seat, &items, &count);
   *out = (struct bo_seat_list){.items = items, .count = count};
+  return status;
+}
+
+enum bo_store_status bo_pg_seat_peek(struct bo_store_tx *tx,
+                                     int64_t schedule_id, int32_t seat_number,
+                                     int64_t now_ms, struct bo_seat_peek *out) {
+  struct bo_pg_params p = {0};
+  PGresult *res = NULL;
+  bo_pg_param_int(&p, schedule_id);
+  bo_pg_param_int(&p, seat_number);
+  bo_pg_param_int(&p, now_ms);
+  enum bo_store_status status =
+      bo_pg_row(bo_pg_tx(tx)->conn, BO_PG_SEAT_PEEK, &p, &res);
+  if (status == BO_STORE_OK) {
+    out->starts_at_ms = bo_pg_int64(res, 0, 0);
+    if (!bo_pg_parse_seat_status(res, 0, 1, &out->status))
+      status = BO_STORE_FAILED;
+  }
+  PQclear(res);
   return status;
 }
 

@@ -152,6 +152,12 @@ const char *const bo_pg_sql[BO_PG_STMT__COUNT] = {
         "AND " BO_PG_SEAT_FREE_AT_2 " WHERE s.concert_id = $1::bigint "
         "AND s.concert_dt > bo_time($2) GROUP BY s.concert_schedule_id "
         "ORDER BY s.concert_dt, s.concert_schedule_id",
+    /* 1 concert, 2 now */
+    [BO_PG_SCHEDULE_LIST_UPCOMING] =
+        "SELECT concert_schedule_id, concert_id, bo_ms(concert_dt), "
+        "total_seat, -1 FROM concert_schedule WHERE concert_id = $1::bigint "
+        "AND concert_dt > bo_time($2) "
+        "ORDER BY concert_dt, concert_schedule_id",
     /* 1 schedule, 2 now */
     [BO_PG_SEAT_LIST] =
         "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "
@@ -160,6 +166,14 @@ const char *const bo_pg_sql[BO_PG_STMT__COUNT] = {
         "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " OR c.seat_status <> 'HELD' "
         "THEN 0 ELSE bo_ms(c.hold_expire_dt) END FROM concert_seat c "
         "WHERE c.concert_schedule_id = $1::bigint ORDER BY c.seat_num",
+
+    /* 1 schedule, 2 seat number, 3 now */
+    [BO_PG_SEAT_PEEK] =
+        "SELECT bo_ms(s.concert_dt), CASE WHEN c.seat_status = 'HELD' "
+        "AND c.hold_expire_dt <= bo_time($3) THEN 'AVAILABLE' "
+        "ELSE c.seat_status END FROM concert_seat c JOIN concert_schedule s "
+        "ON s.concert_schedule_id = c.concert_schedule_id "
+        "WHERE c.concert_schedule_id = $1::bigint AND c.seat_num = $2::int",
 
     /* 1 schedule, 2 seat number, 3 user, 4 now, 5 hold until. The race for
      * a seat: whoever's UPDATE matches wins. A racer that finds the row

@@ -105,15 +105,15 @@ static bool read_schedule(sqlite3_stmt *stmt, void *item) {
   return true;
 }
 
-enum bo_store_status
-bo_sqlite_schedule_list_bookable(struct bo_store_tx *tx, int64_t concert_id,
-                                 int64_t now_ms, struct bo_schedule_list *out) {
+static enum bo_store_status schedule_list(struct bo_store_tx *tx,
+                                          enum bo_sqlite_stmt_id id,
+                                          int64_t concert_id, int64_t now_ms,
+                                          struct bo_schedule_list *out) {
   struct bo_sqlite_conn *conn = bo_sqlite_tx(tx)->conn;
   sqlite3_stmt *stmt = NULL;
   void *items = NULL;
   size_t count = 0;
-  enum bo_store_status status =
-      bo_sqlite_stmt(conn, BO_SQLITE_SCHEDULE_LIST_BOOKABLE, &stmt);
+  enum bo_store_status status = bo_sqlite_stmt(conn, id, &stmt);
   if (status != BO_STORE_OK)
     goto done;
   sqlite3_bind_int64(stmt, 1, concert_id);
@@ -124,6 +124,20 @@ done:
   bo_sqlite_reset(stmt);
   *out = (struct bo_schedule_list){.items = items, .count = count};
   return status;
+}
+
+enum bo_store_status
+bo_sqlite_schedule_list_bookable(struct bo_store_tx *tx, int64_t concert_id,
+                                 int64_t now_ms, struct bo_schedule_list *out) {
+  return schedule_list(tx, BO_SQLITE_SCHEDULE_LIST_BOOKABLE, concert_id, now_ms,
+                       out);
+}
+
+enum bo_store_status
+bo_sqlite_schedule_list_upcoming(struct bo_store_tx *tx, int64_t concert_id,
+                                 int64_t now_ms, struct bo_schedule_list *out) {
+  return schedule_list(tx, BO_SQLITE_SCHEDULE_LIST_UPCOMING, concert_id, now_ms,
+                       out);
 }
 
 enum bo_store_status bo_sqlite_schedule_get(struct bo_store_tx *tx,
@@ -173,6 +187,30 @@ enum bo_store_status bo_sqlite_seat_list(struct bo_store_tx *tx,
 done:
   bo_sqlite_reset(stmt);
   *out = (struct bo_seat_list){.items = items, .count = count};
+  return status;
+}
+
+enum bo_store_status bo_sqlite_seat_peek(struct bo_store_tx *tx,
+                                         int64_t schedule_id,
+                                         int32_t seat_number, int64_t now_ms,
+                                         struct bo_seat_peek *out) {
+  struct bo_sqlite_conn *conn = bo_sqlite_tx(tx)->conn;
+  sqlite3_stmt *stmt = NULL;
+  enum bo_store_status status =
+      bo_sqlite_stmt(conn, BO_SQLITE_SEAT_PEEK, &stmt);
+  if (status != BO_STORE_OK)
+    goto done;
+  sqlite3_bind_int64(stmt, 1, schedule_id);
+  sqlite3_bind_int(stmt, 2, seat_number);
+  sqlite3_bind_int64(stmt, 3, now_ms);
+  status = bo_sqlite_step_row(conn, stmt);
+  if (status == BO_STORE_OK) {
+    out->starts_at_ms = sqlite3_column_int64(stmt, 0);
+    if (!bo_sqlite_parse_seat_status(stmt, 1, &out->status))
+      status = BO_STORE_FAILED;
+  }
+done:
+  bo_sqlite_reset(stmt);
   return status;
 }
 

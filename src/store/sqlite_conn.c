@@ -251,7 +251,7 @@ struct bo_store *bo_sqlite_open(const char *path, char *error,
   }
   key_made = true;
   pthread_mutex_init(&s->conns_lock, NULL);
-  pthread_mutex_init(&s->write_lock, NULL);
+  bo_sqlite_group_init(s);
   s->base.driver = &bo_sqlite_driver;
   s->base.impl = s;
   /* Open this thread's connection now, so that a bad path fails at start-up
@@ -272,7 +272,7 @@ done:
   if (s && key_made) {
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->conns_lock);
-    pthread_mutex_destroy(&s->write_lock);
+    bo_sqlite_group_destroy(s);
   }
   if (s)
     free(s->path);
@@ -295,7 +295,7 @@ void bo_sqlite_close(struct bo_store *store) {
   s->conns = NULL;
   pthread_mutex_unlock(&s->conns_lock);
   pthread_mutex_destroy(&s->conns_lock);
-  pthread_mutex_destroy(&s->write_lock);
+  bo_sqlite_group_destroy(s);
   free(s->path);
   free(s);
 }

@@ -17,6 +17,9 @@ enum bo_sqlite_stmt_id {
   BO_SQLITE_BEGIN_IMMEDIATE,
   BO_SQLITE_COMMIT,
   BO_SQLITE_ROLLBACK,
+  BO_SQLITE_SAVEPOINT,
+  BO_SQLITE_RELEASE,
+  BO_SQLITE_ROLLBACK_TO,
   BO_SQLITE_PING,
   BO_SQLITE_MIGRATION_APPLIED,
   BO_SQLITE_MIGRATION_RECORD,
@@ -37,7 +40,9 @@ enum bo_sqlite_stmt_id {
   BO_SQLITE_SEATS_INSERT,
   BO_SQLITE_SCHEDULE_GET,
   BO_SQLITE_SCHEDULE_LIST_BOOKABLE,
+  BO_SQLITE_SCHEDULE_LIST_UPCOMING,
   BO_SQLITE_SEAT_LIST,
+  BO_SQLITE_SEAT_PEEK,
   BO_SQLITE_SEAT_HOLD,
   BO_SQLITE_SEAT_EXISTS,
   BO_SQLITE_SEAT_EXISTS_BY_ID,
@@ -79,9 +84,21 @@ struct bo_sqlite_store {
   /* Every open connection, so that close reaches those of other threads. */
   pthread_mutex_t conns_lock;
   struct bo_sqlite_conn *conns;
-  /* Held by this process's write transactions, BEGIN IMMEDIATE to COMMIT
-   * (sqlite_tx.c says why). */
-  pthread_mutex_t write_lock;
+  /* The writes waiting for a group commit, and whether a thread is
+   * running one (sqlite_group.c). */
+  pthread_mutex_t group_lock;
+  pthread_cond_t group_done;
+  struct bo_sqlite_write *queue_head, **queue_tail;
+  bool group_running;
+};
+
+/* One write transaction waiting for, or in, a group commit. */
+struct bo_sqlite_write {
+  bo_store_tx_fn fn;
+  void *ctx;
+  enum bo_store_status status;
+  bool done;
+  struct bo_sqlite_write *next;
 };
 
 /* The driver's transaction; ops cast the public one back to it. */
@@ -93,6 +110,17 @@ struct bo_sqlite_tx {
 static inline struct bo_sqlite_tx *bo_sqlite_tx(struct bo_store_tx *tx) {
   return (struct bo_sqlite_tx *)tx;
 }
+
+/* ---- sqlite_group.c ----------------------------------------------------- */
+
+void bo_sqlite_group_init(struct bo_sqlite_store *store);
+void bo_sqlite_group_destroy(struct bo_sqlite_store *store);
+/* Runs `fn` as one write of a group commit on the calling thread's
+ * connection `conn` or another thread's: returns once the group's COMMIT
+ * is durable (or failed), with fn's own outcome. */
+enum bo_store_status bo_sqlite_group_write(struct bo_sqlite_store *store,
+                                           struct bo_sqlite_conn *conn,
+                                           bo_store_tx_fn fn, void *ctx);
 
 /* ---- sqlite_conn.c ------------------------------------------------------ */
 
@@ -203,6 +231,9 @@ enum bo_store_status bo_sqlite_concert_get(struct bo_store_tx *tx,
                                            int64_t concert_id,
                                            struct bo_concert *out);
 enum bo_store_status
+bo_sqlite_schedule_list_upcoming(struct bo_store_tx *tx, int64_t concert_id,
+                                 int64_t now_ms, struct bo_schedule_list *out);
+enum bo_store_status
 bo_sqlite_schedule_list_bookable(struct bo_store_tx *tx, int64_t concert_id,
                                  int64_t now_ms, struct bo_schedule_list *out);
 enum bo_store_status bo_sqlite_schedule_get(struct bo_store_tx *tx,
@@ -211,6 +242,10 @@ enum bo_store_status bo_sqlite_schedule_get(struct bo_store_tx *tx,
 enum bo_store_status bo_sqlite_seat_list(struct bo_store_tx *tx,
                                          int64_t schedule_id, int64_t now_ms,
                                          struct bo_seat_list *out);
+enum bo_store_status bo_sqlite_seat_peek(struct bo_store_tx *tx,
+                                         int64_t schedule_id,
+                                         int32_t seat_number, int64_t now_ms,
+                                         struct bo_seat_peek *out);
 enum bo_store_status bo_sqlite_seat_hold(struct bo_store_tx *tx,
                                          int64_t schedule_id,
                                          int32_t seat_number, int64_t user_id,

@@ -14,6 +14,10 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
     [BO_SQLITE_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [BO_SQLITE_COMMIT] = "COMMIT",
     [BO_SQLITE_ROLLBACK] = "ROLLBACK",
+    /* One write of a group commit (sqlite_group.c). */
+    [BO_SQLITE_SAVEPOINT] = "SAVEPOINT one_write",
+    [BO_SQLITE_RELEASE] = "RELEASE one_write",
+    [BO_SQLITE_ROLLBACK_TO] = "ROLLBACK TO one_write",
     /* Reads the database header, so it proves the file is still there. */
     [BO_SQLITE_PING] = "PRAGMA schema_version",
 
@@ -114,6 +118,11 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
         "WHERE s.concert_id = ?1 AND s.concert_dt > ?2 "
         "GROUP BY s.concert_schedule_id "
         "ORDER BY s.concert_dt, s.concert_schedule_id",
+    /* 1 concert, 2 now */
+    [BO_SQLITE_SCHEDULE_LIST_UPCOMING] =
+        "SELECT concert_schedule_id, concert_id, concert_dt, total_seat, -1 "
+        "FROM concert_schedule WHERE concert_id = ?1 AND concert_dt > ?2 "
+        "ORDER BY concert_dt, concert_schedule_id",
     /* 1 schedule, 2 now */
     [BO_SQLITE_SEAT_LIST] =
         "SELECT seat_id, concert_schedule_id, seat_num, price, "
@@ -122,6 +131,14 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
         "CASE WHEN seat_status = 'HELD' AND hold_expire_dt > ?2 "
         "THEN hold_expire_dt ELSE 0 END "
         "FROM concert_seat WHERE concert_schedule_id = ?1 ORDER BY seat_num",
+
+    /* 1 schedule, 2 seat number, 3 now */
+    [BO_SQLITE_SEAT_PEEK] =
+        "SELECT s.concert_dt, CASE WHEN c.seat_status = 'HELD' "
+        "AND c.hold_expire_dt <= ?3 THEN 'AVAILABLE' ELSE c.seat_status END "
+        "FROM concert_seat c JOIN concert_schedule s "
+        "ON s.concert_schedule_id = c.concert_schedule_id "
+        "WHERE c.concert_schedule_id = ?1 AND c.seat_num = ?2",
 
     /* 1 schedule, 2 seat number, 3 user, 4 now, 5 hold until. The race for
      * a seat: whoever's UPDATE matches wins, everyone else matches no row. */

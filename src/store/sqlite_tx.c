@@ -7,15 +7,9 @@
  * SQLITE_BUSY and no way out but to start over. A read transaction is a
  * plain (deferred) BEGIN and, under WAL, never waits for writers.
  *
- * The write transactions of this process first queue on a mutex of their
- * own (write_lock). SQLite's busy handler waits for the write lock by
- * sleeping and polling, so with several writing threads the one that just
- * committed usually takes the lock again at once while another sleeps: in
- * bench/ceiling's measurement one of 2..8 writers waited out the whole
- * busy timeout (up to 5 s) while the others went on. A mutex hands the
- * lock to a waiting thread as soon as it is free, so a rush of holds is
- * served in about arrival order, and the busy timeout is left for other
- * processes on the file (boxoffice migrate, a sqlite3 shell).
+ * The write transactions of this process are committed in groups, one
+ * fsync for all the writes that arrived while the previous group was
+ * being committed (sqlite_group.c).
  *
  * When the function or the COMMIT still meets SQLITE_BUSY or SQLITE_LOCKED
  * (ops report it as BO_STORE_TRANSIENT), everything is rolled back and the
@@ -66,25 +60,23 @@ static enum bo_store_status run_once(struct bo_sqlite_store *s, bool write,
     bo_log_error("event=sqlite_nested_transaction");
     return BO_STORE_FAILED;
   }
-  if (write)
-    pthread_mutex_lock(&s->write_lock);
-  status =
-      exec_cached(conn, write ? BO_SQLITE_BEGIN_IMMEDIATE : BO_SQLITE_BEGIN);
+  if (write) {
+    status = bo_sqlite_group_write(s, conn, fn, ctx);
+    goto done;
+  }
+  status = exec_cached(conn, BO_SQLITE_BEGIN);
   if (status != BO_STORE_OK)
     goto done;
   conn->in_tx = true;
   status = fn(&tx.base, ctx);
   if (status == BO_STORE_OK)
     status = exec_cached(conn, BO_SQLITE_COMMIT);
-  /* Some errors (a full disk, an I/O error) roll back by themselves; a
-   * failed COMMIT leaves the transaction open. */
+  /* A failed COMMIT leaves the transaction open. */
   if (status != BO_STORE_OK && !sqlite3_get_autocommit(conn->db) &&
       exec_cached(conn, BO_SQLITE_ROLLBACK) != BO_STORE_OK)
     conn->broken = true;
   conn->in_tx = false;
 done:
-  if (write)
-    pthread_mutex_unlock(&s->write_lock);
   if (conn->broken)
     bo_sqlite_conn_drop(conn);
   return status;

@@ -77,6 +77,12 @@ struct bo_seat {
   int64_t hold_expires_at_ms;
 };
 
+/* A seat as a hold attempt first sees it (seat_peek). */
+struct bo_seat_peek {
+  int64_t starts_at_ms; /* its schedule's */
+  enum bo_seat_status status;
+};
+
 /* The states a reservation row can be in (booking/holds.c moves them). */
 enum bo_reservation_status {
   BO_RESERVATION_HELD,
@@ -228,6 +234,13 @@ struct bo_store_driver {
                                                  int64_t concert_id,
                                                  int64_t now_ms,
                                                  struct bo_schedule_list *out);
+  /* Schedules of the concert starting after now_ms, soonest first, sold
+   * out or not; available_seats is not read (-1). Cheap: it touches no
+   * seat. */
+  enum bo_store_status (*schedule_list_upcoming)(struct bo_store_tx *tx,
+                                                 int64_t concert_id,
+                                                 int64_t now_ms,
+                                                 struct bo_schedule_list *out);
   /* available_seats as of now_ms. */
   enum bo_store_status (*schedule_get)(struct bo_store_tx *tx,
                                        int64_t schedule_id, int64_t now_ms,
@@ -236,6 +249,12 @@ struct bo_store_driver {
   enum bo_store_status (*seat_list)(struct bo_store_tx *tx, int64_t schedule_id,
                                     int64_t now_ms, struct bo_seat_list *out);
 
+  /* One seat's status as of now_ms and its schedule's start: what a hold
+   * checks before it queues for the write lock (booking/holds.c).
+   * NOT_FOUND: no such seat number in that schedule. */
+  enum bo_store_status (*seat_peek)(struct bo_store_tx *tx, int64_t schedule_id,
+                                    int32_t seat_number, int64_t now_ms,
+                                    struct bo_seat_peek *out);
   /* holds: the race for a seat is this one conditional UPDATE.
    * Marks the seat HELD by user_id until hold_until_ms if it is AVAILABLE or
    * its hold ran out (expiry <= now_ms). NOT_FOUND: no such seat number in

@@ -26,7 +26,9 @@ static bool get_text(struct bo_seat_snapshots *s, int64_t id, int64_t now,
                      char out[64], uint64_t *version) {
   char *text;
   size_t len;
-  bool hit = bo_seat_snapshots_get(s, id, now, &text, &len, version);
+  int32_t available;
+  bool hit =
+      bo_seat_snapshots_get(s, id, now, &text, &len, &available, version);
   if (hit) {
     cr_assert_lt(len, (size_t)64);
     memcpy(out, text, len);
@@ -41,7 +43,7 @@ Test(seat_snapshots, served_until_max_age_then_missed) {
   char text[64];
   uint64_t v;
   cr_assert_not(get_text(s, 7, 1000, text, &v), "empty cache hit");
-  bo_seat_snapshots_put(s, 7, v, 1000, 0, "map-7", 5);
+  bo_seat_snapshots_put(s, 7, v, 1000, 0, 1, "map-7", 5);
   cr_assert(get_text(s, 7, 1000 + MAX_AGE_MS - 1, text, &v));
   cr_assert_str_eq(text, "map-7");
   cr_assert_not(get_text(s, 8, 1001, text, &v), "another schedule hit");
@@ -55,7 +57,7 @@ Test(seat_snapshots, a_published_change_drops_the_map) {
   char text[64];
   uint64_t v;
   get_text(s, 7, 1000, text, &v);
-  bo_seat_snapshots_put(s, 7, v, 1000, 0, "old", 3);
+  bo_seat_snapshots_put(s, 7, v, 1000, 0, 1, "old", 3);
   bo_seat_snapshots_changed(s, 7);
   cr_assert_not(get_text(s, 7, 1001, text, &v), "served after a change");
   bo_seat_snapshots_free(s);
@@ -67,7 +69,7 @@ Test(seat_snapshots, a_map_read_before_a_change_is_not_stored) {
   uint64_t v;
   get_text(s, 7, 1000, text, &v);  /* a reader starts its database read */
   bo_seat_snapshots_changed(s, 7); /* a hold commits meanwhile */
-  bo_seat_snapshots_put(s, 7, v, 1002, 0, "pre-change", 10);
+  bo_seat_snapshots_put(s, 7, v, 1002, 0, 1, "pre-change", 10);
   cr_assert_not(get_text(s, 7, 1003, text, &v),
                 "a map the change overtook was stored");
   bo_seat_snapshots_free(s);
@@ -78,9 +80,20 @@ Test(seat_snapshots, not_served_past_its_first_hold_running_out) {
   char text[64];
   uint64_t v;
   get_text(s, 7, 1000, text, &v);
-  bo_seat_snapshots_put(s, 7, v, 1000, 1100, "held", 4);
+  bo_seat_snapshots_put(s, 7, v, 1000, 1100, 1, "held", 4);
   cr_assert(get_text(s, 7, 1099, text, &v));
   cr_assert_not(get_text(s, 7, 1100, text, &v), "served past a hold's end");
+  bo_seat_snapshots_free(s);
+}
+
+Test(seat_snapshots, the_count_comes_with_or_without_the_map) {
+  struct bo_seat_snapshots *s = bo_seat_snapshots_new(MAX_AGE_MS);
+  uint64_t v;
+  int32_t available = -1;
+  cr_assert_not(bo_seat_snapshots_get(s, 7, 1000, NULL, NULL, &available, &v));
+  bo_seat_snapshots_put(s, 7, v, 1000, 0, 42, "map", 3);
+  cr_assert(bo_seat_snapshots_get(s, 7, 1001, NULL, NULL, &available, &v));
+  cr_assert_eq(available, 42);
   bo_seat_snapshots_free(s);
 }
 
@@ -88,7 +101,7 @@ Test(seat_snapshots, off_at_age_zero_and_when_absent) {
   struct bo_seat_snapshots *s = bo_seat_snapshots_new(0);
   char text[64];
   uint64_t v;
-  bo_seat_snapshots_put(s, 7, 0, 1000, 0, "x", 1);
+  bo_seat_snapshots_put(s, 7, 0, 1000, 0, 1, "x", 1);
   cr_assert_not(get_text(s, 7, 1000, text, &v));
   bo_seat_snapshots_free(s);
   cr_assert_not(get_text(NULL, 7, 1000, text, &v));

@@ -555,6 +555,36 @@ Test(store, run_out_hold_reads_available_without_housekeeping) {
                1);
 }
 
+struct peek_call {
+  int64_t schedule, now;
+  int32_t seat;
+  struct bo_seat_peek out;
+};
+
+static enum bo_store_status peek_tx(struct bo_store_tx *tx, void *arg) {
+  struct peek_call *c = arg;
+  return bo_store_op(tx)->seat_peek(tx, c->schedule, c->seat, c->now, &c->out);
+}
+
+Test(store, seat_peek_reads_status_and_start_without_writing) {
+  struct world w = seed(3, 1000);
+  struct peek_call c = {w.schedule, NOW, 2, {0}};
+  cr_assert_eq(run(false, peek_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.out.status, BO_SEAT_AVAILABLE);
+  cr_assert_eq(c.out.starts_at_ms, w.starts_at);
+  cr_assert_eq(hold(w.schedule, 2, w.user, NOW, NOW + 1000), BO_STORE_OK);
+  c.now = NOW + 999;
+  cr_assert_eq(run(false, peek_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.out.status, BO_SEAT_HELD);
+  c.now = NOW + 1000; /* the hold ran out: free, whatever the row says */
+  cr_assert_eq(run(false, peek_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.out.status, BO_SEAT_AVAILABLE);
+  c.seat = 4;
+  cr_assert_eq(run(false, peek_tx, &c), BO_STORE_NOT_FOUND);
+  c = (struct peek_call){w.schedule + 1, NOW, 1, {0}};
+  cr_assert_eq(run(false, peek_tx, &c), BO_STORE_NOT_FOUND);
+}
+
 static enum bo_store_status move_seat_tx(struct bo_store_tx *tx, void *arg) {
   const int64_t *a = arg; /* {seat id, 0 release / 1 sell} */
   const struct bo_store_driver *op = bo_store_op(tx);
@@ -1688,4 +1718,80 @@ Test(store_outage, calls_fail_fast_while_the_server_is_down_then_work_again) {
   }
   pthread_barrier_destroy(&start);
   cr_assert_eq(won, 1);
+}
+
+/* ---- writes that commit together --------------------------------------- */
+
+/* Writers that each insert a user and then either keep it (OK) or refuse
+ * (CONFLICT, as a rule does when it finds the seat taken). Many at once:
+ * on SQLite they are committed in groups (sqlite_group.c), so a refusing
+ * writer shares a transaction with others; its insert must vanish and
+ * theirs must stay. */
+#define GROUP_WRITERS 8
+#define GROUP_WRITES 100
+
+struct group_writer {
+  pthread_barrier_t *start;
+  int index;
+  int kept, refused, other;
+};
+
+struct insert_call {
+  char name[32];
+  bool refuse;
+};
+
+static enum bo_store_status insert_then_decide_tx(struct bo_store_tx *tx,
+                                                  void *arg) {
+  struct insert_call *c = arg;
+  struct bo_user u;
+  enum bo_store_status st = bo_store_op(tx)->user_insert(tx, c->name, NOW, &u);
+  if (st != BO_STORE_OK)
+    return st;
+  return c->refuse ? BO_STORE_CONFLICT : BO_STORE_OK;
+}
+
+static void *group_writer(void *arg) {
+  struct group_writer *g = arg;
+  pthread_barrier_wait(g->start);
+  for (int i = 0; i < GROUP_WRITES; i++) {
+    struct insert_call c = {.refuse = (g->index + i) % 3 == 0};
+    snprintf(c.name, sizeof c.name, "%s-%d-%d", c.refuse ? "refused" : "kept",
+             g->index, i);
+    enum bo_store_status st = run(true, insert_then_decide_tx, &c);
+    if (st == BO_STORE_OK && !c.refuse)
+      g->kept++;
+    else if (st == BO_STORE_CONFLICT && c.refuse)
+      g->refused++;
+    else
+      g->other++;
+  }
+  return NULL;
+}
+
+Test(store, refused_writes_vanish_and_the_others_stay_when_racing) {
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, GROUP_WRITERS);
+  struct group_writer writers[GROUP_WRITERS];
+  pthread_t threads[GROUP_WRITERS];
+  for (int i = 0; i < GROUP_WRITERS; i++) {
+    writers[i] = (struct group_writer){.start = &start, .index = i};
+    pthread_create(&threads[i], NULL, group_writer, &writers[i]);
+  }
+  int kept = 0, refused = 0;
+  for (int i = 0; i < GROUP_WRITERS; i++) {
+    pthread_join(threads[i], NULL);
+    cr_assert_eq(writers[i].other, 0, "writer %d: unexpected outcomes", i);
+    kept += writers[i].kept;
+    refused += writers[i].refused;
+  }
+  pthread_barrier_destroy(&start);
+  cr_assert_eq(kept + refused, GROUP_WRITERS * GROUP_WRITES);
+  cr_assert_gt(refused, 0);
+  cr_assert_eq(sql_int("SELECT count(*) FROM users WHERE user_name LIKE "
+                       "'kept-%'"),
+               kept, "every kept write is there");
+  cr_assert_eq(sql_int("SELECT count(*) FROM users WHERE user_name LIKE "
+                       "'refused-%'"),
+               0, "no refused write is there");
 }
