@@ -116,10 +116,9 @@ trap - EXIT
 # The dump taken after the load (callgrind numbers its dumps .1, .2, ...).
 dump="$(ls "$out"/callgrind.out.* 2>/dev/null | sort -V | head -n 1)"
 [ -n "$dump" ] || dump="$out/callgrind.out"
-callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | head -n 60 >"$out/inclusive.txt"
-callgrind_annotate "$dump" 2>/dev/null | head -n 45 >"$out/self.txt"
-total="$(grep -m1 -E '^[0-9,]+ +\(100' "$out/self.txt" | awk '{gsub(",", "", $1); print $1}')"
-[ -n "$total" ] || total="$(grep -m1 'PROGRAM TOTALS' "$out/self.txt" | awk '{gsub(",", "", $1); print $1}')"
+callgrind_annotate --inclusive=yes "$dump" >"$out/inclusive.txt" 2>/dev/null
+callgrind_annotate "$dump" >"$out/self.txt" 2>/dev/null
+total="$(grep -m1 'PROGRAM TOTALS' "$out/self.txt" | awk '{gsub(",", "", $1); print $1}')"
 per=$((total / (count > 0 ? count : 1)))
 jq -n --arg w "$workload" --argjson n "$count" --arg u "$unit" --argjson ir "$total" \
   --argjson per "$per" --arg bin "$bin" \

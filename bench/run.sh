@@ -108,9 +108,14 @@ record() {
 wrk_json() { grep '^json:' | tail -n 1 | sed 's/^json://'; }
 
 errors_of() { jq -r '.errors' <<<"$1"; }
+# Errors fail the run, and so does a connection the server closed
+# (bo_load counts those as reconnects): every answer, 409s and 429s
+# included, must keep the connection alive.
 fail_on_errors() {
   local what="$1" json="$2"
   [ "$(errors_of "$json")" = 0 ] || die "$what: $(errors_of "$json") errors: $json"
+  [ "$(jq -r '.reconnects // 0' <<<"$json")" = 0 ] ||
+    die "$what: the server closed $(jq -r .reconnects <<<"$json") connections: $json"
 }
 
 # keepalive_check URL AUTH PATH...: every answer of PATHs on one connection

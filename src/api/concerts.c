@@ -4,6 +4,7 @@
 #include "api/common.h"
 #include "booking/catalog.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,32 +34,42 @@ static json_t *render_schedule(const struct bo_schedule *s, int32_t available) {
                    (int)s->total_seats, "availableSeats", (int)available);
 }
 
+/* The most any one seat's object takes: four 20-digit numbers at most, the
+ * longest status word and the punctuation, with room to spare. */
+#define SEAT_TEXT_MAX 160
+
 /* The map as JSON text, how many of its seats are available, and when it
- * changes by itself (its first hold runs out; 0 for never). */
+ * changes by itself (its first hold runs out; 0 for never). Printed
+ * directly rather than built as a jansson tree: every value is a number or
+ * a fixed status word, which JSON never escapes, and a tree of 50 seats
+ * was most of what rebuilding a map cost (docs/benchmarks.md). */
 static char *render_seats(int64_t schedule_id, const struct bo_seat_list *list,
                           size_t *len, int32_t *available,
                           int64_t *changes_at_ms) {
   *changes_at_ms = 0;
   *available = 0;
-  json_t *items = json_array();
+  size_t cap = 64 + list->count * SEAT_TEXT_MAX;
+  char *text = malloc(cap);
+  if (text == NULL)
+    return NULL;
+  size_t at = (size_t)snprintf(text, cap, "{\"scheduleId\":%lld,\"items\":[",
+                               (long long)schedule_id);
   for (size_t i = 0; i < list->count; i++) {
     const struct bo_seat *s = &list->items[i];
-    json_array_append_new(items, json_pack("{s:I, s:i, s:I, s:s}", "seatId",
-                                           (json_int_t)s->seat_id, "seatNumber",
-                                           (int)s->seat_number, "price",
-                                           (json_int_t)s->price, "status",
-                                           bo_seat_status_name(s->status)));
+    at += (size_t)snprintf(
+        text + at, cap - at,
+        "%s{\"seatId\":%lld,\"seatNumber\":%d,\"price\":%lld,"
+        "\"status\":\"%s\"}",
+        i ? "," : "", (long long)s->seat_id, (int)s->seat_number,
+        (long long)s->price, bo_seat_status_name(s->status));
     if (s->status == BO_SEAT_AVAILABLE)
       (*available)++;
     if (s->hold_expires_at_ms > 0 &&
         (*changes_at_ms == 0 || s->hold_expires_at_ms < *changes_at_ms))
       *changes_at_ms = s->hold_expires_at_ms;
   }
-  json_t *root = json_pack("{s:I, s:o}", "scheduleId", (json_int_t)schedule_id,
-                           "items", items);
-  char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-  json_decref(root);
-  *len = text ? strlen(text) : 0;
+  at += (size_t)snprintf(text + at, cap - at, "]}");
+  *len = at;
   return text;
 }
 
