@@ -174,7 +174,7 @@ measure_sqlite_ceiling() {
 measure_pg_ceiling() {
   local pg_url="$1" json
   json="$(bench/ceiling/pg_ceiling.sh "$pg_url" --clients 8 --seconds "$secs")"
-  ceiling_set pg_update "$json"
+  ceiling_set "pg_update_$2" "$json"
   pg_ceiling_rate="$(jq -r .updates_per_s <<<"$json")"
   say "PostgreSQL write ceiling: $pg_ceiling_rate updates/s"
 }
@@ -412,7 +412,7 @@ for config in embedded pg1 pg3; do
     # The PostgreSQL of this configuration's clusters, measured on a
     # cluster of its own (the same settings, a fresh database).
     up "$config" ceiling
-    measure_pg_ceiling "${db_url%/boxoffice}/postgres"
+    measure_pg_ceiling "${db_url%/boxoffice}/postgres" "$config"
     down
     write_ceiling=pg_update
     write_rate="$pg_ceiling_rate"

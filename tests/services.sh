@@ -36,11 +36,21 @@ as_pg_owner() {
 }
 
 free_port() {
-  # A random high port that nothing answers on; a race with another starter
-  # is covered by the retries in the start functions.
-  local port
+  # A random port that nothing answers on, below the kernel's ephemeral
+  # range: outgoing connections take their local ports from that range, and
+  # after a load test thousands of them sit in TIME_WAIT there, where a
+  # listener cannot bind (bench/run.sh met it after 10,000 connections). A
+  # race with another starter is covered by the retries in the start
+  # functions.
+  local port lo=10000 hi
+  hi="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+  hi=$((hi - 1))
+  if [ "$hi" -le $((lo + 1000)) ]; then
+    lo=20000
+    hi=50000
+  fi
   for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((lo + RANDOM % (hi - lo)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0

@@ -26,12 +26,12 @@ void bo_api_concerts_list(struct bo_app *app, const struct bo_request *req,
   bo_reply_json(reply, 200, json_pack("{s:o}", "items", items));
 }
 
-static json_t *render_schedule(const struct bo_schedule *s, int32_t available) {
-  return json_pack("{s:I, s:I, s:o, s:i, s:i}", "scheduleId",
-                   (json_int_t)s->schedule_id, "concertId",
-                   (json_int_t)s->concert_id, "startsAt",
-                   bo_api_time(s->starts_at_ms), "totalSeats",
-                   (int)s->total_seats, "availableSeats", (int)available);
+static json_t *render_schedule(const struct bo_schedule *s) {
+  return json_pack(
+      "{s:I, s:I, s:o, s:i, s:i}", "scheduleId", (json_int_t)s->schedule_id,
+      "concertId", (json_int_t)s->concert_id, "startsAt",
+      bo_api_time(s->starts_at_ms), "totalSeats", (int)s->total_seats,
+      "availableSeats", (int)s->available_seats);
 }
 
 /* The most any one seat's object takes: four 20-digit numbers at most, the
@@ -109,6 +109,84 @@ static enum bo_error seat_map(struct bo_app *app, int64_t schedule_id,
   return BO_OK;
 }
 
+/* More dates than this without a fresh snapshot, and all of the
+ * concert's maps are read in one query and stored, instead of one read
+ * each: at the snapshots' max age a concert of 100 dates would otherwise
+ * cost 100 database round trips, on every instance, for whoever asks
+ * first. Not fewer: during a rush every hold and payment drops one date's
+ * snapshot, and re-reading all 100 maps (5,000 seats) whenever a handful
+ * were dropped was 38% of an instance's CPU on PostgreSQL
+ * (docs/benchmarks.md). */
+#define SCHEDULE_REBUILDS_MAX 16
+
+/* Renders and stores the seat map of `schedule_id` from `seats` (its
+ * seats only), read when the snapshots' change counter was `version`;
+ * returns its count of available seats, or -1 out of memory. */
+static int32_t store_map(struct bo_app *app, int64_t schedule_id,
+                         const struct bo_seat_list *seats, uint64_t version) {
+  int64_t changes_at_ms;
+  int32_t available;
+  size_t len;
+  char *text =
+      render_seats(schedule_id, seats, &len, &available, &changes_at_ms);
+  if (text == NULL)
+    return -1;
+  bo_seat_snapshots_put(app->seat_snapshots, schedule_id, version,
+                        bo_clock_now_ms(&app->clock), changes_at_ms, available,
+                        text, len);
+  free(text);
+  return available;
+}
+
+/* Fills each upcoming date's available_seats (in `list`, soonest first)
+ * from its snapshot; the dates without one are read one by one or, past
+ * SCHEDULE_REBUILDS_MAX, all of the concert's at once, and stored. */
+static enum bo_error count_from_snapshots(struct bo_app *app,
+                                          int64_t concert_id,
+                                          struct bo_schedule_list *list) {
+  int64_t now = bo_clock_now_ms(&app->clock);
+  uint64_t *versions = calloc(list->count ? list->count : 1, sizeof *versions);
+  if (versions == NULL)
+    return BO_ERR_INTERNAL;
+  size_t missing = 0;
+  for (size_t i = 0; i < list->count; i++) {
+    struct bo_schedule *s = &list->items[i];
+    if (!bo_seat_snapshots_get(app->seat_snapshots, s->schedule_id, now, NULL,
+                               NULL, &s->available_seats, &versions[i])) {
+      s->available_seats = -1;
+      missing++;
+    }
+  }
+  enum bo_error err = BO_OK;
+  if (missing > 0 && missing <= SCHEDULE_REBUILDS_MAX) {
+    for (size_t i = 0; i < list->count && !err; i++)
+      if (list->items[i].available_seats < 0)
+        err = seat_map(app, list->items[i].schedule_id, NULL, NULL,
+                       &list->items[i].available_seats);
+  } else if (missing > 0) {
+    struct bo_seat_list seats;
+    err = bo_catalog_upcoming_seats(app, concert_id, &seats);
+    /* Both lists are in date order: walk them together. */
+    size_t at = 0;
+    for (size_t i = 0; i < list->count && !err; i++) {
+      struct bo_schedule *s = &list->items[i];
+      size_t first = at;
+      while (at < seats.count && seats.items[at].schedule_id == s->schedule_id)
+        at++;
+      if (s->available_seats >= 0)
+        continue;
+      struct bo_seat_list mine = {.items = seats.items + first,
+                                  .count = at - first};
+      s->available_seats = store_map(app, s->schedule_id, &mine, versions[i]);
+      if (s->available_seats < 0)
+        err = BO_ERR_INTERNAL;
+    }
+    free(seats.items);
+  }
+  free(versions);
+  return err;
+}
+
 /* The bookable dates. Counting every seat of every date in SQL was 73% of
  * a whole purchase's CPU with 100 dates (docs/benchmarks.md), so with
  * snapshots on, the dates come from a cheap query and each one's count
@@ -129,15 +207,12 @@ void bo_api_concerts_schedules(struct bo_app *app, const struct bo_request *req,
     bo_api_fail_about(reply, err, "concert", concert_id);
     return;
   }
+  if (from_snapshots)
+    err = count_from_snapshots(app, concert_id, &list);
   json_t *items = json_array();
-  for (size_t i = 0; i < list.count && !err; i++) {
-    const struct bo_schedule *s = &list.items[i];
-    int32_t available = s->available_seats;
-    if (from_snapshots)
-      err = seat_map(app, s->schedule_id, NULL, NULL, &available);
-    if (!err && available > 0)
-      json_array_append_new(items, render_schedule(s, available));
-  }
+  for (size_t i = 0; i < list.count && !err; i++)
+    if (list.items[i].available_seats > 0)
+      json_array_append_new(items, render_schedule(&list.items[i]));
   free(list.items);
   if (err) {
     json_decref(items);

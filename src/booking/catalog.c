@@ -88,6 +88,30 @@ enum bo_error bo_catalog_seats(struct bo_app *app, int64_t schedule_id,
                     BO_ERR_NOT_FOUND);
 }
 
+struct upcoming_seats_ctx {
+  int64_t concert_id;
+  int64_t now_ms;
+  struct bo_seat_list *out;
+};
+
+static enum bo_store_status upcoming_seats_tx(struct bo_store_tx *tx,
+                                              void *arg) {
+  struct upcoming_seats_ctx *ctx = arg;
+  free(ctx->out->items);
+  *ctx->out = (struct bo_seat_list){0};
+  return bo_store_op(tx)->seat_list_upcoming(tx, ctx->concert_id, ctx->now_ms,
+                                             ctx->out);
+}
+
+enum bo_error bo_catalog_upcoming_seats(struct bo_app *app, int64_t concert_id,
+                                        struct bo_seat_list *out) {
+  *out = (struct bo_seat_list){0};
+  struct upcoming_seats_ctx ctx = {concert_id, bo_clock_now_ms(&app->clock),
+                                   out};
+  return bo_outcome(
+      bo_store_transaction(app->store, false, upcoming_seats_tx, &ctx), BO_OK);
+}
+
 struct create_ctx {
   const char *name;
   struct bo_new_schedule *schedules;

@@ -35,6 +35,12 @@ enum bo_error bo_catalog_upcoming_schedules(struct bo_app *app,
                                             int64_t concert_id,
                                             struct bo_schedule_list *out);
 
+/* Every seat of every upcoming date of the concert, dates in the order of
+ * bo_catalog_upcoming_schedules(), then by number: all of its seat maps
+ * at once. */
+enum bo_error bo_catalog_upcoming_seats(struct bo_app *app, int64_t concert_id,
+                                        struct bo_seat_list *out);
+
 /* Every seat of the schedule with its status now. 404 for an unknown
  * schedule. */
 enum bo_error bo_catalog_seats(struct bo_app *app, int64_t schedule_id,

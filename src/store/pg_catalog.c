@@ -134,19 +134,33 @@ static bool read_seat(const PGresult *res, int row, void *item) {
   return bo_pg_parse_seat_status(res, row, 4, &s->status);
 }
 
-enum bo_store_status bo_pg_seat_list(struct bo_store_tx *tx,
-                                     int64_t schedule_id, int64_t now_ms,
-                                     struct bo_seat_list *out) {
+static enum bo_store_status seat_list(struct bo_store_tx *tx,
+                                      enum bo_pg_stmt_id id, int64_t key,
+                                      int64_t now_ms,
+                                      struct bo_seat_list *out) {
   struct bo_pg_params p = {0};
   void *items = NULL;
   size_t count = 0;
-  bo_pg_param_int(&p, schedule_id);
+  bo_pg_param_int(&p, key);
   bo_pg_param_int(&p, now_ms);
   enum bo_store_status status =
-      bo_pg_list(bo_pg_tx(tx)->conn, BO_PG_SEAT_LIST, &p, sizeof *out->items,
-                 read_seat, &items, &count);
+      bo_pg_list(bo_pg_tx(tx)->conn, id, &p, sizeof *out->items, read_seat,
+                 &items, &count);
   *out = (struct bo_seat_list){.items = items, .count = count};
   return status;
+}
+
+enum bo_store_status bo_pg_seat_list(struct bo_store_tx *tx,
+                                     int64_t schedule_id, int64_t now_ms,
+                                     struct bo_seat_list *out) {
+  return seat_list(tx, BO_PG_SEAT_LIST, schedule_id, now_ms, out);
+}
+
+enum bo_store_status bo_pg_seat_list_upcoming(struct bo_store_tx *tx,
+                                              int64_t concert_id,
+                                              int64_t now_ms,
+                                              struct bo_seat_list *out) {
+  return seat_list(tx, BO_PG_SEAT_LIST_UPCOMING, concert_id, now_ms, out);
 }
 
 enum bo_store_status bo_pg_seat_peek(struct bo_store_tx *tx,

@@ -27,6 +27,7 @@ const struct bo_store_driver bo_pg_driver = {
     .schedule_list_upcoming = bo_pg_schedule_list_upcoming,
     .schedule_get = bo_pg_schedule_get,
     .seat_list = bo_pg_seat_list,
+    .seat_list_upcoming = bo_pg_seat_list_upcoming,
     .seat_peek = bo_pg_seat_peek,
     .seat_hold = bo_pg_seat_hold,
     .seat_release = bo_pg_seat_release,

@@ -42,6 +42,7 @@ enum bo_pg_stmt_id {
   BO_PG_SCHEDULE_LIST_BOOKABLE,
   BO_PG_SCHEDULE_LIST_UPCOMING,
   BO_PG_SEAT_LIST,
+  BO_PG_SEAT_LIST_UPCOMING,
   BO_PG_SEAT_PEEK,
   BO_PG_SEAT_HOLD,
   BO_PG_SEAT_EXISTS,
@@ -302,6 +303,10 @@ enum bo_store_status bo_pg_schedule_list_bookable(struct bo_store_tx *tx,
 enum bo_store_status bo_pg_schedule_get(struct bo_store_tx *tx,
                                         int64_t schedule_id, int64_t now_ms,
                                         struct bo_schedule *out);
+enum bo_store_status bo_pg_seat_list_upcoming(struct bo_store_tx *tx,
+                                              int64_t concert_id,
+                                              int64_t now_ms,
+                                              struct bo_seat_list *out);
 enum bo_store_status bo_pg_seat_list(struct bo_store_tx *tx,
                                      int64_t schedule_id, int64_t now_ms,
                                      struct bo_seat_list *out);

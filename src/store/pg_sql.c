@@ -166,6 +166,17 @@ const char *const bo_pg_sql[BO_PG_STMT__COUNT] = {
         "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " OR c.seat_status <> 'HELD' "
         "THEN 0 ELSE bo_ms(c.hold_expire_dt) END FROM concert_seat c "
         "WHERE c.concert_schedule_id = $1::bigint ORDER BY c.seat_num",
+    /* 1 concert, 2 now */
+    [BO_PG_SEAT_LIST_UPCOMING] =
+        "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "
+        "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " THEN 'AVAILABLE' "
+        "ELSE c.seat_status END, "
+        "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " OR c.seat_status <> 'HELD' "
+        "THEN 0 ELSE bo_ms(c.hold_expire_dt) END FROM concert_seat c "
+        "JOIN concert_schedule s "
+        "ON s.concert_schedule_id = c.concert_schedule_id "
+        "WHERE s.concert_id = $1::bigint AND s.concert_dt > bo_time($2) "
+        "ORDER BY s.concert_dt, s.concert_schedule_id, c.seat_num",
 
     /* 1 schedule, 2 seat number, 3 now */
     [BO_PG_SEAT_PEEK] =

@@ -169,18 +169,18 @@ static bool read_seat(sqlite3_stmt *stmt, void *item) {
   return bo_sqlite_parse_seat_status(stmt, 4, &s->status);
 }
 
-enum bo_store_status bo_sqlite_seat_list(struct bo_store_tx *tx,
-                                         int64_t schedule_id, int64_t now_ms,
-                                         struct bo_seat_list *out) {
+static enum bo_store_status seat_list(struct bo_store_tx *tx,
+                                      enum bo_sqlite_stmt_id id, int64_t key,
+                                      int64_t now_ms,
+                                      struct bo_seat_list *out) {
   struct bo_sqlite_conn *conn = bo_sqlite_tx(tx)->conn;
   sqlite3_stmt *stmt = NULL;
   void *items = NULL;
   size_t count = 0;
-  enum bo_store_status status =
-      bo_sqlite_stmt(conn, BO_SQLITE_SEAT_LIST, &stmt);
+  enum bo_store_status status = bo_sqlite_stmt(conn, id, &stmt);
   if (status != BO_STORE_OK)
     goto done;
-  sqlite3_bind_int64(stmt, 1, schedule_id);
+  sqlite3_bind_int64(stmt, 1, key);
   sqlite3_bind_int64(stmt, 2, now_ms);
   status = bo_sqlite_collect(conn, stmt, sizeof *out->items, read_seat, &items,
                              &count);
@@ -188,6 +188,19 @@ done:
   bo_sqlite_reset(stmt);
   *out = (struct bo_seat_list){.items = items, .count = count};
   return status;
+}
+
+enum bo_store_status bo_sqlite_seat_list(struct bo_store_tx *tx,
+                                         int64_t schedule_id, int64_t now_ms,
+                                         struct bo_seat_list *out) {
+  return seat_list(tx, BO_SQLITE_SEAT_LIST, schedule_id, now_ms, out);
+}
+
+enum bo_store_status bo_sqlite_seat_list_upcoming(struct bo_store_tx *tx,
+                                                  int64_t concert_id,
+                                                  int64_t now_ms,
+                                                  struct bo_seat_list *out) {
+  return seat_list(tx, BO_SQLITE_SEAT_LIST_UPCOMING, concert_id, now_ms, out);
 }
 
 enum bo_store_status bo_sqlite_seat_peek(struct bo_store_tx *tx,

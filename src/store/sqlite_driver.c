@@ -27,6 +27,7 @@ const struct bo_store_driver bo_sqlite_driver = {
     .schedule_list_upcoming = bo_sqlite_schedule_list_upcoming,
     .schedule_get = bo_sqlite_schedule_get,
     .seat_list = bo_sqlite_seat_list,
+    .seat_list_upcoming = bo_sqlite_seat_list_upcoming,
     .seat_peek = bo_sqlite_seat_peek,
     .seat_hold = bo_sqlite_seat_hold,
     .seat_release = bo_sqlite_seat_release,

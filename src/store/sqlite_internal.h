@@ -42,6 +42,7 @@ enum bo_sqlite_stmt_id {
   BO_SQLITE_SCHEDULE_LIST_BOOKABLE,
   BO_SQLITE_SCHEDULE_LIST_UPCOMING,
   BO_SQLITE_SEAT_LIST,
+  BO_SQLITE_SEAT_LIST_UPCOMING,
   BO_SQLITE_SEAT_PEEK,
   BO_SQLITE_SEAT_HOLD,
   BO_SQLITE_SEAT_EXISTS,
@@ -239,6 +240,10 @@ bo_sqlite_schedule_list_bookable(struct bo_store_tx *tx, int64_t concert_id,
 enum bo_store_status bo_sqlite_schedule_get(struct bo_store_tx *tx,
                                             int64_t schedule_id, int64_t now_ms,
                                             struct bo_schedule *out);
+enum bo_store_status bo_sqlite_seat_list_upcoming(struct bo_store_tx *tx,
+                                                  int64_t concert_id,
+                                                  int64_t now_ms,
+                                                  struct bo_seat_list *out);
 enum bo_store_status bo_sqlite_seat_list(struct bo_store_tx *tx,
                                          int64_t schedule_id, int64_t now_ms,
                                          struct bo_seat_list *out);

@@ -131,6 +131,17 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
         "CASE WHEN seat_status = 'HELD' AND hold_expire_dt > ?2 "
         "THEN hold_expire_dt ELSE 0 END "
         "FROM concert_seat WHERE concert_schedule_id = ?1 ORDER BY seat_num",
+    /* 1 concert, 2 now */
+    [BO_SQLITE_SEAT_LIST_UPCOMING] =
+        "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "
+        "CASE WHEN c.seat_status = 'HELD' AND c.hold_expire_dt <= ?2 "
+        "THEN 'AVAILABLE' ELSE c.seat_status END, "
+        "CASE WHEN c.seat_status = 'HELD' AND c.hold_expire_dt > ?2 "
+        "THEN c.hold_expire_dt ELSE 0 END "
+        "FROM concert_seat c JOIN concert_schedule s "
+        "ON s.concert_schedule_id = c.concert_schedule_id "
+        "WHERE s.concert_id = ?1 AND s.concert_dt > ?2 "
+        "ORDER BY s.concert_dt, s.concert_schedule_id, c.seat_num",
 
     /* 1 schedule, 2 seat number, 3 now */
     [BO_SQLITE_SEAT_PEEK] =

@@ -245,6 +245,12 @@ struct bo_store_driver {
   enum bo_store_status (*schedule_get)(struct bo_store_tx *tx,
                                        int64_t schedule_id, int64_t now_ms,
                                        struct bo_schedule *out);
+  /* Every seat of the concert's schedules that start after now_ms, in the
+   * order of schedule_list_upcoming and then by number, with status as of
+   * now_ms: all of a concert's seat maps in one round trip. */
+  enum bo_store_status (*seat_list_upcoming)(struct bo_store_tx *tx,
+                                             int64_t concert_id, int64_t now_ms,
+                                             struct bo_seat_list *out);
   /* Every seat, by number, with status as of now_ms. */
   enum bo_store_status (*seat_list)(struct bo_store_tx *tx, int64_t schedule_id,
                                     int64_t now_ms, struct bo_seat_list *out);

@@ -5,6 +5,7 @@
  * made behind the instance's back (another instance) shows within the
  * snapshot's age and not before. */
 #include "api/api.h"
+#include "booking/catalog.h"
 #include "booking/holds.h"
 #include "booking/payments.h"
 #include "booking/seat_snapshots.h"
@@ -225,4 +226,87 @@ Test(seatmap, a_hold_running_out_shows_at_once) {
   app_fixture_advance(&fx, 1);
   assert_served(&token, schedule, 9, "AVAILABLE",
                 "the hold ran out: AVAILABLE at once (API.md)");
+}
+
+/* ---- The dates' counts ------------------------------------------------- */
+
+/* GET /concerts/{id}/schedules as the handler answers now: the
+ * availableSeats of each listed date by id, -1 for a date not listed. */
+static void served_counts(const struct bo_token_info *token, int64_t concert_id,
+                          const int64_t *ids, int n, int *counts) {
+  char text[BO_TOKEN_TEXT_LEN + 1], bearer[BO_TOKEN_TEXT_LEN + 16];
+  bo_token_encode(&token->token, text);
+  snprintf(bearer, sizeof bearer, "Bearer %s", text);
+  struct bo_request req = {.method = "GET",
+                           .path = "/api/v1/concerts/x/schedules",
+                           .route = "/api/v1/concerts/{id}/schedules",
+                           .authorization = bearer,
+                           .path_ids = {concert_id},
+                           .path_id_count = 1};
+  struct bo_reply reply = {0};
+  bo_api_concerts_schedules(&fx.app, &req, &reply);
+  cr_assert_eq(reply.status, 200);
+  size_t len;
+  const char *body = bo_reply_body(&reply, &len);
+  json_t *root = json_loadb(body, len, 0, NULL);
+  cr_assert_not_null(root);
+  for (int i = 0; i < n; i++) {
+    counts[i] = -1;
+    size_t k;
+    json_t *item;
+    json_array_foreach(json_object_get(root, "items"), k, item) {
+      if (json_integer_value(json_object_get(item, "scheduleId")) == ids[i])
+        counts[i] =
+            (int)json_integer_value(json_object_get(item, "availableSeats"));
+    }
+  }
+  json_decref(root);
+  bo_reply_clear(&reply);
+}
+
+/* Few dates without a snapshot are read one by one; more than 16 at once
+ * are all read in one query. Both store snapshots and must count the
+ * same. */
+Test(seatmap, dates_count_the_same_from_snapshots_or_in_one_query) {
+  enum { DATES = 19 };
+  int64_t user = fixture_user(&fx, "kim", 0);
+  struct bo_new_schedule dates[DATES];
+  for (int i = 0; i < DATES; i++)
+    dates[i] = (struct bo_new_schedule){.starts_at_ms =
+                                            fx.now_ms + (i + 1) * 24 * HOUR_MS,
+                                        .seat_count = i == 0 ? 1 : 3,
+                                        .price = 1000};
+  int64_t concert;
+  cr_assert_eq(
+      bo_catalog_create_concert(&fx.app, "many dates", dates, DATES, &concert),
+      BO_OK);
+  int64_t ids[DATES];
+  for (int i = 0; i < DATES; i++)
+    ids[i] = dates[i].schedule_id;
+  struct bo_token_info token = fixture_active_token(&fx, user);
+  struct bo_reservation held;
+  cr_assert_eq(bo_holds_reserve(&fx.app, user, ids[0], 1, &held), BO_OK);
+  cr_assert_eq(bo_holds_reserve(&fx.app, user, ids[3], 2, &held), BO_OK);
+  int expected[DATES];
+  for (int i = 0; i < DATES; i++)
+    expected[i] = i == 0 ? -1 : i == 3 ? 2 : 3; /* date 0 sold out */
+
+  int counts[DATES];
+  served_counts(&token, concert, ids, DATES, counts); /* 19 miss: one read */
+  for (int i = 0; i < DATES; i++)
+    cr_assert_eq(counts[i], expected[i], "aggregate, date %d: %d", i,
+                 counts[i]);
+
+  /* Seat maps of all but 2 dates: those 2 are read one by one. */
+  for (int i = 2; i < DATES; i++)
+    free(served_status(&token, ids[i], 1));
+  served_counts(&token, concert, ids, DATES, counts);
+  for (int i = 0; i < DATES; i++)
+    cr_assert_eq(counts[i], expected[i], "snapshots, date %d: %d", i,
+                 counts[i]);
+
+  /* A change through this instance shows at once in the count too. */
+  cr_assert_eq(bo_holds_reserve(&fx.app, user, ids[5], 3, &held), BO_OK);
+  served_counts(&token, concert, ids, DATES, counts);
+  cr_assert_eq(counts[5], 2);
 }

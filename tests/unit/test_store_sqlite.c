@@ -1795,3 +1795,63 @@ Test(store, refused_writes_vanish_and_the_others_stay_when_racing) {
                        "'refused-%'"),
                0, "no refused write is there");
 }
+
+/* ---- all of a concert's seats at once ---------------------------------- */
+
+struct upcoming_call {
+  int64_t concert, now, later_schedule, past_schedule;
+  struct bo_seat_list seats;
+  struct bo_schedule_list dates;
+};
+
+/* Two more dates for the world's concert: one sooner than its first (so
+ * the order is by start, not id) and one already past. */
+static enum bo_store_status more_dates_tx(struct bo_store_tx *tx, void *arg) {
+  struct upcoming_call *c = arg;
+  const struct bo_store_driver *op = bo_store_op(tx);
+  enum bo_store_status st = op->schedule_insert(
+      tx, c->concert, NOW + HOUR_MS / 2, 2, 500, NOW, &c->later_schedule);
+  if (st == BO_STORE_OK)
+    st = op->schedule_insert(tx, c->concert, NOW - HOUR_MS, 2, 500, NOW,
+                             &c->past_schedule);
+  return st;
+}
+
+static enum bo_store_status upcoming_tx(struct bo_store_tx *tx, void *arg) {
+  struct upcoming_call *c = arg;
+  const struct bo_store_driver *op = bo_store_op(tx);
+  enum bo_store_status st =
+      op->seat_list_upcoming(tx, c->concert, c->now, &c->seats);
+  if (st == BO_STORE_OK)
+    st = op->schedule_list_upcoming(tx, c->concert, c->now, &c->dates);
+  return st;
+}
+
+Test(store, seat_list_upcoming_is_every_future_map_in_date_order) {
+  struct world w = seed(3, 1000); /* starts in an hour */
+  struct upcoming_call c = {.concert = w.concert, .now = NOW};
+  cr_assert_eq(run(true, more_dates_tx, &c), BO_STORE_OK);
+  cr_assert_eq(hold(w.schedule, 2, w.user, NOW, NOW + 1000), BO_STORE_OK);
+  cr_assert_eq(run(false, upcoming_tx, &c), BO_STORE_OK);
+
+  /* Dates: the half-hour one first, then the world's; never the past. */
+  cr_assert_eq(c.dates.count, 2);
+  cr_assert_eq(c.dates.items[0].schedule_id, c.later_schedule);
+  cr_assert_eq(c.dates.items[1].schedule_id, w.schedule);
+  cr_assert_eq(c.dates.items[1].total_seats, 3);
+  /* Seats in the same order, by number within a date. */
+  cr_assert_eq(c.seats.count, 5);
+  const int64_t schedule_of[] = {c.later_schedule, c.later_schedule, w.schedule,
+                                 w.schedule, w.schedule};
+  const int number_of[] = {1, 2, 1, 2, 3};
+  for (size_t i = 0; i < c.seats.count; i++) {
+    cr_assert_eq(c.seats.items[i].schedule_id, schedule_of[i], "seat %zu", i);
+    cr_assert_eq(c.seats.items[i].seat_number, number_of[i], "seat %zu", i);
+  }
+  cr_assert_eq(c.seats.items[3].status, BO_SEAT_HELD);
+  cr_assert_eq(c.seats.items[3].hold_expires_at_ms, NOW + 1000);
+  cr_assert_eq(c.seats.items[2].status, BO_SEAT_AVAILABLE);
+  cr_assert_eq(c.seats.items[2].hold_expires_at_ms, 0);
+  free(c.seats.items);
+  free(c.dates.items);
+}
