@@ -52,14 +52,7 @@ port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
 users=2000
 "$bin" migrate --db "sqlite:$out/profile.db" >/dev/null 2>&1
-now_ms=$(($(date +%s) * 1000))
-sqlite3 -batch "$out/profile.db" "BEGIN;
-  WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < $users)
-  INSERT INTO users (user_name, created_at, updated_at)
-    SELECT 'profile' || i, $now_ms, $now_ms FROM k;
-  INSERT INTO point (user_id, point, created_at, updated_at)
-    SELECT user_id, 0, $now_ms, $now_ms FROM users;
-  COMMIT;"
+bench/seed_users.sh "sqlite:$out/profile.db" "$users"
 
 # The server's threads and settings as served by default, except the rate
 # limits (one host sends everything here) and enough room in the line.

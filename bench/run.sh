@@ -222,29 +222,7 @@ sql() {
   fi
 }
 
-# Users 1..N, each with its balance row, straight in the database: creating
-# 100,000 users over HTTP would measure something else.
-seed_users() {
-  local n="$1"
-  if [[ "$db_url" == sqlite:* ]]; then
-    local now_ms=$(($(date +%s) * 1000))
-    sql "BEGIN;
-      WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < $n)
-      INSERT INTO users (user_name, created_at, updated_at)
-        SELECT 'bench' || i, $now_ms, $now_ms FROM k;
-      INSERT INTO point (user_id, point, created_at, updated_at)
-        SELECT user_id, 0, $now_ms, $now_ms FROM users;
-      COMMIT;"
-  else
-    sql "BEGIN;
-      INSERT INTO users (user_name, created_at, updated_at)
-        SELECT 'bench' || i, now(), now() FROM generate_series(1, $n) i;
-      INSERT INTO point (user_id, point, created_at, updated_at)
-        SELECT user_id, 0, now(), now() FROM users;
-      COMMIT;"
-  fi
-  [ "$(sql "SELECT count(*) FROM users")" = "$n" ] || die "seeding $n users failed"
-}
+seed_users() { bench/seed_users.sh "$db_url" "$1" || die "seeding $1 users failed"; }
 
 # concert SCHEDULES PRICE: a concert 30 days ahead, SCHEDULES dates of 50
 # seats; sets concert_id, first_schedule, last_schedule.

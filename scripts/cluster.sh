@@ -58,23 +58,7 @@ usage() {
 # connections of other programs take ports from that range, and a listener
 # could not bind one of those). Races with other starters are covered by
 # the retries of whoever binds.
-free_port() {
-  local port lo=10000 hi
-  hi="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
-  hi=$((hi - 1))
-  if [ "$hi" -le $((lo + 1000)) ]; then
-    lo=20000
-    hi=50000
-  fi
-  for _ in $(seq 1 200); do
-    port=$((lo + RANDOM % (hi - lo)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
+free_port() { "$services" free-port; }
 
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

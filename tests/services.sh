@@ -12,6 +12,8 @@
 #                                        crash), data kept
 #   tests/services.sh start-redis DIR    start (port kept in DIR/port); prints the URL
 #   tests/services.sh stop-redis DIR     shutdown without saving, data kept in DIR
+#   tests/services.sh free-port          print a port nothing listens on, below
+#                                        the ephemeral range (scripts/cluster.sh)
 #
 # `run` exports BOXOFFICE_TEST_PG (a libpq URL of the `postgres` database, for
 # creating one database per test) and BOXOFFICE_TEST_REDIS (redis://host:port).
@@ -217,6 +219,7 @@ stop-pg) stop_pg "$1" ;;
 crash-pg) stop_pg "$1" immediate ;;
 start-redis) start_redis "$1" ;;
 stop-redis) stop_redis "$1" ;;
+free-port) free_port ;;
 watch) watch "$1" "$2" ;; # internal: see run
 *)
   echo "usage: tests/services.sh run CMD... | start-pg DIR | stop-pg DIR | crash-pg DIR | start-redis DIR | stop-redis DIR" >&2

@@ -3,6 +3,19 @@
 -- a summary printed as one JSON line that bench/run.sh picks up.
 local common = {}
 
+-- wrk's setup(): numbers the threads (thread_index in each), so that each
+-- starts at its own place in a pool.
+local thread_count = 0
+function common.number_threads(thread)
+  thread:set("thread_index", thread_count)
+  thread_count = thread_count + 1
+end
+
+-- The place in a pool of `n` where this thread starts.
+function common.first_index(n)
+  return ((thread_index or 0) * 7919) % n + 1
+end
+
 -- Tokens whose status is in `wanted` (a set; nil for all).
 function common.load_tokens(path, wanted)
   local tokens = {}

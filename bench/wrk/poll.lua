@@ -6,17 +6,11 @@ package.path = debug.getinfo(1, "S").source:match("@(.*/)") .. "?.lua;" .. packa
 local common = require("common")
 
 local tokens, next_token
-local thread_counter = 0
-
-function setup(thread)
-  thread:set("thread_index", thread_counter)
-  thread_counter = thread_counter + 1
-end
+setup = common.number_threads
 
 function init(args)
   tokens = common.load_tokens(args[1])
-  -- Threads start at different places in the pool.
-  next_token = ((thread_index or 0) * 7919) % #tokens + 1
+  next_token = common.first_index(#tokens)
 end
 
 function request()

@@ -5,12 +5,7 @@ package.path = debug.getinfo(1, "S").source:match("@(.*/)") .. "?.lua;" .. packa
 local common = require("common")
 
 local tokens, paths, next_token, next_path
-local thread_counter = 0
-
-function setup(thread)
-  thread:set("thread_index", thread_counter)
-  thread_counter = thread_counter + 1
-end
+setup = common.number_threads
 
 function init(args)
   tokens = common.load_tokens(args[1], { ACTIVE = true })
@@ -18,7 +13,7 @@ function init(args)
   for id = tonumber(args[2]), tonumber(args[3]) do
     paths[#paths + 1] = "/api/v1/schedules/" .. id .. "/seats"
   end
-  next_token = ((thread_index or 0) * 7919) % #tokens + 1
+  next_token = common.first_index(#tokens)
   next_path = 1
 end
 

@@ -47,22 +47,12 @@ void bo_sqlite_group_destroy(struct bo_sqlite_store *s) {
   pthread_mutex_destroy(&s->group_lock);
 }
 
-static enum bo_store_status exec(struct bo_sqlite_conn *conn,
-                                 enum bo_sqlite_stmt_id id) {
-  sqlite3_stmt *stmt = NULL;
-  enum bo_store_status status = bo_sqlite_stmt(conn, id, &stmt);
-  if (status == BO_STORE_OK)
-    status = bo_sqlite_step_done(conn, stmt);
-  bo_sqlite_reset(stmt);
-  return status;
-}
-
 /* One job inside the open transaction; false when the transaction itself
  * is gone (SQLite rolled it back) or cannot go on. */
 static bool run_job(struct bo_sqlite_conn *conn, struct bo_sqlite_write *job) {
   struct bo_sqlite_tx tx = {.base = {.driver = &bo_sqlite_driver},
                             .conn = conn};
-  job->status = exec(conn, BO_SQLITE_SAVEPOINT);
+  job->status = bo_sqlite_exec(conn, BO_SQLITE_SAVEPOINT);
   if (job->status != BO_STORE_OK)
     return false;
   job->status = job->fn(&tx.base, job->ctx);
@@ -70,16 +60,16 @@ static bool run_job(struct bo_sqlite_conn *conn, struct bo_sqlite_write *job) {
   if (sqlite3_get_autocommit(conn->db))
     return false;
   if (job->status != BO_STORE_OK &&
-      exec(conn, BO_SQLITE_ROLLBACK_TO) != BO_STORE_OK)
+      bo_sqlite_exec(conn, BO_SQLITE_ROLLBACK_TO) != BO_STORE_OK)
     return false;
-  return exec(conn, BO_SQLITE_RELEASE) == BO_STORE_OK;
+  return bo_sqlite_exec(conn, BO_SQLITE_RELEASE) == BO_STORE_OK;
 }
 
 /* Runs `jobs` (a list of at most GROUP_MAX) in one transaction on `conn`
  * and sets every job's status. */
 static void run_group(struct bo_sqlite_conn *conn,
                       struct bo_sqlite_write *jobs) {
-  enum bo_store_status begun = exec(conn, BO_SQLITE_BEGIN_IMMEDIATE);
+  enum bo_store_status begun = bo_sqlite_exec(conn, BO_SQLITE_BEGIN_IMMEDIATE);
   if (begun != BO_STORE_OK) {
     for (struct bo_sqlite_write *j = jobs; j; j = j->next)
       j->status = begun;
@@ -96,9 +86,9 @@ static void run_group(struct bo_sqlite_conn *conn,
   /* What the whole group comes to: the COMMIT's outcome, or TRANSIENT for
    * a transaction that was lost before it (the jobs run again). */
   enum bo_store_status group =
-      intact ? exec(conn, BO_SQLITE_COMMIT) : BO_STORE_TRANSIENT;
+      intact ? bo_sqlite_exec(conn, BO_SQLITE_COMMIT) : BO_STORE_TRANSIENT;
   if (group != BO_STORE_OK && !sqlite3_get_autocommit(conn->db) &&
-      exec(conn, BO_SQLITE_ROLLBACK) != BO_STORE_OK)
+      bo_sqlite_exec(conn, BO_SQLITE_ROLLBACK) != BO_STORE_OK)
     conn->broken = true;
   conn->in_tx = false;
   if (group == BO_STORE_OK)

@@ -148,6 +148,9 @@ enum bo_store_status bo_sqlite_error(struct bo_sqlite_conn *conn, int rc);
 enum bo_store_status bo_sqlite_transaction(struct bo_store *store, bool write,
                                            bo_store_tx_fn fn, void *ctx);
 enum bo_store_status bo_sqlite_ping(struct bo_store *store);
+/* Runs a cached statement that returns no row (BEGIN, COMMIT, ...). */
+enum bo_store_status bo_sqlite_exec(struct bo_sqlite_conn *conn,
+                                    enum bo_sqlite_stmt_id id);
 
 /* ---- sqlite_rows.c ------------------------------------------------------ */
 

@@ -38,8 +38,8 @@ static void backoff(int attempt, unsigned *seed) {
   nanosleep(&ts, NULL);
 }
 
-static enum bo_store_status exec_cached(struct bo_sqlite_conn *conn,
-                                        enum bo_sqlite_stmt_id id) {
+enum bo_store_status bo_sqlite_exec(struct bo_sqlite_conn *conn,
+                                    enum bo_sqlite_stmt_id id) {
   sqlite3_stmt *stmt = NULL;
   enum bo_store_status status = bo_sqlite_stmt(conn, id, &stmt);
   if (status == BO_STORE_OK)
@@ -64,16 +64,16 @@ static enum bo_store_status run_once(struct bo_sqlite_store *s, bool write,
     status = bo_sqlite_group_write(s, conn, fn, ctx);
     goto done;
   }
-  status = exec_cached(conn, BO_SQLITE_BEGIN);
+  status = bo_sqlite_exec(conn, BO_SQLITE_BEGIN);
   if (status != BO_STORE_OK)
     goto done;
   conn->in_tx = true;
   status = fn(&tx.base, ctx);
   if (status == BO_STORE_OK)
-    status = exec_cached(conn, BO_SQLITE_COMMIT);
+    status = bo_sqlite_exec(conn, BO_SQLITE_COMMIT);
   /* A failed COMMIT leaves the transaction open. */
   if (status != BO_STORE_OK && !sqlite3_get_autocommit(conn->db) &&
-      exec_cached(conn, BO_SQLITE_ROLLBACK) != BO_STORE_OK)
+      bo_sqlite_exec(conn, BO_SQLITE_ROLLBACK) != BO_STORE_OK)
     conn->broken = true;
   conn->in_tx = false;
 done:
