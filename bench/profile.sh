@@ -37,6 +37,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 out="${out:-$root/build-bench/profile-$workload}"
+out="$(realpath -m "$out")" # absolute: the server runs elsewhere
 say() { echo "profile: $*" >&2; }
 
 if [ ! -x "$root/build-bench/bench/load/bo_load" ] || [ ! -x "$bin" ]; then

@@ -45,6 +45,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# Absolute: the services started below change their working directory.
+out="$(realpath -m "$out")"
+
 # ---------------------------------------------------------------- sizes
 # The issue's sizes (docs/benchmarks.md); the smoke keeps their shape.
 if [ "$smoke" = yes ]; then
