@@ -1,10 +1,11 @@
 /* A run: the connections split over --threads event loops, started
  * together, and their counts merged once every thread has finished.
  *
- * A workload makes one context per thread beforehand (its share of the
- * connections is bo_load_run_share()), hands them in, and reads its own
- * results out of them afterwards: threads share nothing while they run
- * except what a workload shares on purpose (an atomic user counter). */
+ * One context per thread is made beforehand (its share of the
+ * connections is bo_load_run_share()), handed in, and the workload reads
+ * its own results out of them afterwards (run_workload.h does all that
+ * for a workload): threads share nothing while they run except what a
+ * workload shares on purpose (an atomic user counter). */
 #ifndef BO_LOAD_RUN_H
 #define BO_LOAD_RUN_H
 

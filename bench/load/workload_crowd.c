@@ -11,11 +11,11 @@
 #include "queue_calls.h"
 #include "report.h"
 #include "run.h"
+#include "run_workload.h"
 #include "tokens_file.h"
 #include "workloads.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 struct plan {
   const struct bo_load_token_list *tokens;
@@ -58,9 +58,18 @@ static void respond(struct bo_load_conn *c, const struct bo_load_response *r) {
 static const struct bo_load_vu_ops ops = {.wake = poll_status,
                                           .respond = respond};
 
-static int report(const struct bo_load_options *o, unsigned threads,
-                  const struct bo_load_run_result *result,
-                  const struct plan *plan) {
+static bool thread_setup(void *context,
+                         const struct bo_load_thread_share *share) {
+  struct thread_ctx *ctx = context;
+  ctx->plan = share->plan;
+  ctx->vus = share->vus;
+  return true;
+}
+
+static int report(const struct bo_load_run_outcome *run) {
+  const struct bo_load_options *o = run->options;
+  const struct bo_load_run_result *result = run->result;
+  const struct plan *plan = run->plan;
   double seconds =
       bo_load_seconds_between(result->measure_from_ns, result->end_ns);
   fprintf(stderr,
@@ -68,7 +77,7 @@ static int report(const struct bo_load_options *o, unsigned threads,
           "failed to connect\n",
           result->connections_open, (long long)o->connections,
           (unsigned long long)result->stats.connect_failures);
-  json_t *r = bo_load_report_new(o, threads, &result->stats, seconds);
+  json_t *r = bo_load_report_new(o, run->threads, &result->stats, seconds);
   if (!r)
     return 1;
   bo_load_report_int(r, "connections_open", (int64_t)result->connections_open);
@@ -96,39 +105,18 @@ int bo_load_crowd(const struct bo_load_options *o,
   }
   struct plan plan = {.tokens = &tokens,
                       .interval_ns = (uint64_t)o->interval_ms * 1000000u};
-  unsigned threads =
-      bo_load_run_threads((size_t)o->connections, (unsigned)o->threads);
-  struct thread_ctx *ctxs = calloc(threads, sizeof *ctxs);
-  void **contexts = calloc(threads, sizeof *contexts);
-  int status = 1;
-  bool ok = ctxs && contexts;
-  for (unsigned t = 0; ok && t < threads; t++) {
-    size_t first, count;
-    bo_load_run_share((size_t)o->connections, threads, t, &first, &count);
-    ctxs[t].plan = &plan;
-    ctxs[t].vus = calloc(count, sizeof *ctxs[t].vus);
-    contexts[t] = &ctxs[t];
-    ok = ctxs[t].vus != NULL;
-  }
-  struct bo_load_run_config config = {
-      .target = target,
+  struct bo_load_workload_parts crowd = {
       .ops = &ops,
-      .contexts = contexts,
-      .connections = (size_t)o->connections,
-      .threads = threads,
-      .seed = o->seed,
+      .plan = &plan,
+      .context_size = sizeof(struct thread_ctx),
+      .vu_size = sizeof(struct vu),
+      .setup = thread_setup,
+      .finish = report,
       .ramp_seconds = o->ramp_seconds,
       .measure_after_seconds = o->ramp_seconds,
       .run_seconds = o->ramp_seconds + o->duration_seconds,
-      .timeout_seconds = o->timeout_seconds,
   };
-  struct bo_load_run_result result;
-  if (ok && bo_load_run(&config, &result))
-    status = report(o, threads, &result, &plan);
-  for (unsigned t = 0; ctxs && t < threads; t++)
-    free(ctxs[t].vus);
-  free(ctxs);
-  free(contexts);
+  int status = bo_load_run_workload(&crowd, o, target);
   bo_load_token_list_free(&tokens);
   return status;
 }

@@ -21,12 +21,12 @@
 #include "queue_calls.h"
 #include "report.h"
 #include "run.h"
+#include "run_workload.h"
+#include "user_ids.h"
 #include "workloads.h"
 
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define RETRIES 3
@@ -43,8 +43,7 @@ enum step {
 };
 
 struct shared {
-  atomic_int_fast64_t next_user;
-  int64_t end_user; /* one past the last */
+  struct bo_load_user_ids users;
   int64_t concert_id;
   uint64_t poll_ms;
   bool forwarded_for;
@@ -126,8 +125,8 @@ static void send_step(struct bo_load_conn *c, const struct vu *vu) {
 
 static void next_user(struct bo_load_conn *c, struct vu *vu) {
   struct thread_ctx *ctx = bo_load_conn_context(c);
-  int64_t user = atomic_fetch_add(&ctx->shared->next_user, 1);
-  if (user >= ctx->shared->end_user) {
+  int64_t user;
+  if (!bo_load_user_ids_take(&ctx->shared->users, &user)) {
     bo_load_conn_stop(c);
     return;
   }
@@ -221,13 +220,22 @@ static bool is_available(const json_t *item) {
   return status && strcmp(status, "AVAILABLE") == 0;
 }
 
+/* The body of a listing (schedules, seats) that came back 200; NULL,
+ * counted as unexpected, for any other answer. */
+static json_t *listing_body(struct bo_load_conn *c,
+                            const struct bo_load_response *r) {
+  json_t *root = r->status == 200 ? bo_load_body_json(r) : NULL;
+  if (!root)
+    bo_load_conn_unexpected(c);
+  return root;
+}
+
 static void on_schedules(struct bo_load_conn *c, struct vu *vu,
                          const struct bo_load_response *r) {
   if (token_trouble(c, vu, r->status))
     return;
-  json_t *root = r->status == 200 ? bo_load_body_json(r) : NULL;
+  json_t *root = listing_body(c, r);
   if (!root) {
-    bo_load_conn_unexpected(c);
     abandon(c, vu);
     return;
   }
@@ -248,17 +256,14 @@ static void on_seats(struct bo_load_conn *c, struct vu *vu,
                      const struct bo_load_response *r) {
   if (token_trouble(c, vu, r->status))
     return;
-  json_t *root = r->status == 200 ? bo_load_body_json(r) : NULL;
-  if (!root) {
-    bo_load_conn_unexpected(c);
-    advance(c, vu, STEP_SCHEDULES);
-    return;
-  }
-  const json_t *chosen = pick_item(root, bo_load_conn_rng(c), is_available);
+  json_t *root = listing_body(c, r);
+  const json_t *chosen =
+      root ? pick_item(root, bo_load_conn_rng(c), is_available) : NULL;
   bool picked = chosen &&
                 bo_load_json_int(chosen, "seatNumber", &vu->seat_number) &&
                 bo_load_json_int(chosen, "price", &vu->price);
   json_decref(root);
+  /* An unreadable list, like one without a free seat: choose again. */
   advance(c, vu, picked ? STEP_RESERVE : STEP_SCHEDULES);
 }
 
@@ -299,6 +304,32 @@ static void on_paid(struct bo_load_conn *c, struct vu *vu,
   next_user(c, vu);
 }
 
+static void on_charged(struct bo_load_conn *c, struct vu *vu,
+                       const struct bo_load_response *r) {
+  if (r->status == 200) {
+    advance(c, vu, STEP_PAY);
+  } else {
+    bo_load_conn_unexpected(c); /* BALANCE_LIMIT, IDEMPOTENCY_KEY_REUSED */
+    abandon(c, vu);
+  }
+}
+
+/* Which function reads the answer to each step, indexed by step. */
+typedef void (*answer_reader_fn)(struct bo_load_conn *c, struct vu *vu,
+                                 const struct bo_load_response *r);
+static const answer_reader_fn answer_readers[] = {
+    [STEP_ISSUE] = on_queue_answer,
+    [STEP_POLL] = on_queue_answer,
+    [STEP_SCHEDULES] = on_schedules,
+    [STEP_SEATS] = on_seats,
+    [STEP_RESERVE] = on_reserve,
+    [STEP_CHARGE] = on_charged,
+    [STEP_PAY] = on_paid};
+/* Unlike a switch, a table gets no -Wswitch warning for a new step: this
+ * catches one added at the end without its reader. */
+_Static_assert(sizeof answer_readers / sizeof *answer_readers == STEP_PAY + 1,
+               "every step has a reader");
+
 static void respond(struct bo_load_conn *c, const struct bo_load_response *r) {
   struct thread_ctx *ctx = bo_load_conn_context(c);
   struct vu *vu = &ctx->vus[bo_load_conn_slot(c)];
@@ -313,32 +344,7 @@ static void respond(struct bo_load_conn *c, const struct bo_load_response *r) {
       abandon(c, vu);
     return;
   }
-  switch (vu->step) {
-  case STEP_ISSUE:
-  case STEP_POLL:
-    on_queue_answer(c, vu, r);
-    return;
-  case STEP_SCHEDULES:
-    on_schedules(c, vu, r);
-    return;
-  case STEP_SEATS:
-    on_seats(c, vu, r);
-    return;
-  case STEP_RESERVE:
-    on_reserve(c, vu, r);
-    return;
-  case STEP_CHARGE:
-    if (r->status == 200) {
-      advance(c, vu, STEP_PAY);
-    } else {
-      bo_load_conn_unexpected(c); /* BALANCE_LIMIT, IDEMPOTENCY_KEY_REUSED */
-      abandon(c, vu);
-    }
-    return;
-  case STEP_PAY:
-    on_paid(c, vu, r);
-    return;
-  }
+  answer_readers[vu->step](c, vu, r);
 }
 
 /* The first wake starts the first user; later ones resume a step after a
@@ -353,6 +359,15 @@ static void wake(struct bo_load_conn *c) {
 }
 
 static const struct bo_load_vu_ops ops = {.wake = wake, .respond = respond};
+
+static bool thread_setup(void *context,
+                         const struct bo_load_thread_share *share) {
+  struct thread_ctx *ctx = context;
+  ctx->shared = share->plan;
+  ctx->vus = share->vus;
+  bo_hist_init(&ctx->e2e);
+  return true;
+}
 
 static int report(const struct bo_load_options *o, unsigned threads,
                   const struct bo_load_run_result *result,
@@ -383,47 +398,27 @@ static int report(const struct bo_load_options *o, unsigned threads,
   return bo_load_report_print(r) ? 0 : 1;
 }
 
+static int finish(const struct bo_load_run_outcome *run) {
+  const struct bo_load_options *o = run->options;
+  struct shared *shared = run->plan;
+  return report(o, run->threads, run->result, run->contexts,
+                bo_load_user_ids_taken(&shared->users));
+}
+
 int bo_load_purchase(const struct bo_load_options *o,
                      const struct bo_load_target *target) {
-  unsigned threads =
-      bo_load_run_threads((size_t)o->connections, (unsigned)o->threads);
-  struct shared shared = {.end_user = o->users_first + o->users_count,
-                          .concert_id = o->concert_id,
+  struct shared shared = {.concert_id = o->concert_id,
                           .poll_ms = (uint64_t)o->poll_ms,
                           .forwarded_for = o->forwarded_for};
-  atomic_init(&shared.next_user, o->users_first);
-  struct thread_ctx *ctxs = calloc(threads, sizeof *ctxs);
-  void **contexts = calloc(threads, sizeof *contexts);
-  int status = 1;
-  bool ok = ctxs && contexts;
-  for (unsigned t = 0; ok && t < threads; t++) {
-    size_t first, count;
-    bo_load_run_share((size_t)o->connections, threads, t, &first, &count);
-    ctxs[t].shared = &shared;
-    ctxs[t].vus = calloc(count, sizeof *ctxs[t].vus);
-    bo_hist_init(&ctxs[t].e2e);
-    contexts[t] = &ctxs[t];
-    ok = ctxs[t].vus != NULL;
-  }
-  struct bo_load_run_config config = {
-      .target = target,
+  bo_load_user_ids_init(&shared.users, o->users_first, o->users_count);
+  struct bo_load_workload_parts purchase = {
       .ops = &ops,
-      .contexts = contexts,
-      .connections = (size_t)o->connections,
-      .threads = threads,
-      .seed = o->seed,
+      .plan = &shared,
+      .context_size = sizeof(struct thread_ctx),
+      .vu_size = sizeof(struct vu),
+      .setup = thread_setup,
+      .finish = finish,
       .run_seconds = o->duration_seconds,
-      .timeout_seconds = o->timeout_seconds,
   };
-  struct bo_load_run_result result;
-  if (ok && bo_load_run(&config, &result)) {
-    int64_t taken = atomic_load(&shared.next_user) - o->users_first;
-    status = report(o, threads, &result, ctxs,
-                    taken < o->users_count ? taken : o->users_count);
-  }
-  for (unsigned t = 0; ctxs && t < threads; t++)
-    free(ctxs[t].vus);
-  free(ctxs);
-  free(contexts);
-  return status;
+  return bo_load_run_workload(&purchase, o, target);
 }

@@ -15,6 +15,7 @@
 #include "body.h"
 #include "report.h"
 #include "run.h"
+#include "run_workload.h"
 #include "seat_set.h"
 #include "tokens_file.h"
 #include "workloads.h"
@@ -33,6 +34,7 @@ struct plan {
   uint32_t seats_per_schedule;
   uint32_t seats; /* in all */
   size_t connections;
+  size_t tokens_skipped; /* not ACTIVE */
 };
 
 struct win {
@@ -53,6 +55,7 @@ struct vu {
 struct thread_ctx {
   const struct plan *plan;
   struct vu *vus;
+  size_t vu_count;
   uint8_t *failures; /* per token index, of this thread's users only */
   struct bo_seat_set seats;
   uint32_t *wins_per_seat;
@@ -182,12 +185,9 @@ static const struct bo_load_vu_ops ops = {.wake = try_next, .respond = respond};
 
 /* --- before and after the run --------------------------------------------- */
 
-static bool deal_users(struct thread_ctx *ctx, size_t first, size_t count) {
+static bool deal_users(struct thread_ctx *ctx, size_t first) {
   const struct plan *p = ctx->plan;
-  ctx->vus = calloc(count ? count : 1, sizeof *ctx->vus);
-  if (!ctx->vus)
-    return false;
-  for (size_t i = 0; i < count; i++) {
+  for (size_t i = 0; i < ctx->vu_count; i++) {
     size_t id = first + i;
     struct vu *vu = &ctx->vus[i];
     size_t mine = id < p->tokens->count
@@ -203,20 +203,24 @@ static bool deal_users(struct thread_ctx *ctx, size_t first, size_t count) {
   return true;
 }
 
-static bool thread_setup(struct thread_ctx *ctx, const struct plan *p,
-                         size_t first, size_t count) {
+static bool thread_setup(void *context,
+                         const struct bo_load_thread_share *share) {
+  struct thread_ctx *ctx = context;
+  const struct plan *p = share->plan;
   ctx->plan = p;
+  ctx->vus = share->vus;
+  ctx->vu_count = share->count;
   ctx->failures = calloc(p->tokens->count ? p->tokens->count : 1, 1);
   ctx->wins_per_seat = calloc(p->seats, sizeof *ctx->wins_per_seat);
   return ctx->failures && ctx->wins_per_seat &&
          bo_seat_set_init(&ctx->seats, p->seats) &&
-         deal_users(ctx, first, count);
+         deal_users(ctx, share->first);
 }
 
-static void thread_teardown(struct thread_ctx *ctx, size_t count) {
-  for (size_t i = 0; ctx->vus && i < count; i++)
+static void thread_teardown(void *context) {
+  struct thread_ctx *ctx = context;
+  for (size_t i = 0; i < ctx->vu_count; i++)
     free(ctx->vus[i].users);
-  free(ctx->vus);
   free(ctx->failures);
   free(ctx->wins_per_seat);
   free(ctx->wins);
@@ -240,8 +244,7 @@ static bool write_wins(const char *path, const struct thread_ctx *ctxs,
 }
 
 static int report(const struct bo_load_options *o, unsigned threads,
-                  const struct plan *p, size_t skipped,
-                  const struct bo_load_run_result *result,
+                  const struct plan *p, const struct bo_load_run_result *result,
                   const struct thread_ctx *ctxs) {
   uint64_t holds = 0, gave_up = 0, duplicates = 0, last_win = 0;
   uint32_t seats_won = 0;
@@ -270,7 +273,7 @@ static int report(const struct bo_load_options *o, unsigned threads,
   if (!r)
     return 1;
   bo_load_report_int(r, "users", (int64_t)p->tokens->count);
-  bo_load_report_int(r, "tokens_skipped", (int64_t)skipped);
+  bo_load_report_int(r, "tokens_skipped", (int64_t)p->tokens_skipped);
   bo_load_report_int(r, "seats", p->seats);
   bo_load_report_int(r, "holds", (int64_t)holds);
   bo_load_report_int(r, "seats_won", seats_won);
@@ -280,6 +283,18 @@ static int report(const struct bo_load_options *o, unsigned threads,
   bo_load_report_int(r, "gave_up", (int64_t)gave_up);
   bo_load_report_int(r, "conflicts", (int64_t)result->stats.status[409]);
   return bo_load_report_print(r) ? 0 : 1;
+}
+
+/* The wins file first: a run whose wins are lost reports nothing. */
+static int finish(const struct bo_load_run_outcome *run) {
+  const struct bo_load_options *o = run->options;
+  const struct thread_ctx *ctxs = run->contexts;
+  for (unsigned t = 0; t < run->threads; t++)
+    if (ctxs[t].out_of_memory)
+      return 1;
+  if (o->out_path && !write_wins(o->out_path, ctxs, run->threads))
+    return 1;
+  return report(o, run->threads, run->plan, run->result, ctxs);
 }
 
 int bo_load_rush(const struct bo_load_options *o,
@@ -300,48 +315,19 @@ int bo_load_rush(const struct bo_load_options *o,
       .seats_per_schedule = (uint32_t)o->seats,
       .seats = (uint32_t)(schedules * o->seats),
       .connections = (size_t)o->connections,
+      .tokens_skipped = skipped,
   };
-  unsigned threads =
-      bo_load_run_threads((size_t)o->connections, (unsigned)o->threads);
-  struct thread_ctx *ctxs = calloc(threads, sizeof *ctxs);
-  void **contexts = calloc(threads, sizeof *contexts);
-  int status = 1;
-  bool ok = ctxs && contexts;
-  for (unsigned t = 0; ok && t < threads; t++) {
-    size_t first, count;
-    bo_load_run_share(plan.connections, threads, t, &first, &count);
-    contexts[t] = &ctxs[t];
-    ok = thread_setup(&ctxs[t], &plan, first, count);
-  }
-  struct bo_load_run_config config = {
-      .target = target,
+  struct bo_load_workload_parts rush = {
       .ops = &ops,
-      .contexts = contexts,
-      .connections = plan.connections,
-      .threads = threads,
-      .seed = o->seed,
-      .timeout_seconds = o->timeout_seconds,
+      .plan = &plan,
+      .context_size = sizeof(struct thread_ctx),
+      .vu_size = sizeof(struct vu),
+      .setup = thread_setup,
+      .teardown = thread_teardown,
+      .finish = finish,
+      .cannot_run = "bo_load rush: cannot set up the run",
   };
-  struct bo_load_run_result result;
-  if (!ok || !bo_load_run(&config, &result)) {
-    fprintf(stderr, "bo_load rush: cannot set up the run\n");
-    goto done;
-  }
-  for (unsigned t = 0; t < threads; t++)
-    ok = ok && !ctxs[t].out_of_memory;
-  if (ok && o->out_path && !write_wins(o->out_path, ctxs, threads))
-    ok = false;
-  if (ok)
-    status = report(o, threads, &plan, skipped, &result, ctxs);
-
-done:
-  for (unsigned t = 0; ctxs && t < threads; t++) {
-    size_t first, count;
-    bo_load_run_share(plan.connections, threads, t, &first, &count);
-    thread_teardown(&ctxs[t], count);
-  }
-  free(ctxs);
-  free(contexts);
+  int status = bo_load_run_workload(&rush, o, target);
   bo_load_token_list_free(&tokens);
   return status;
 }

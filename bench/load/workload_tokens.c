@@ -6,10 +6,11 @@
 #include "queue_calls.h"
 #include "report.h"
 #include "run.h"
+#include "run_workload.h"
 #include "tokens_file.h"
+#include "user_ids.h"
 #include "workloads.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,7 @@
 #define ATTEMPTS 3
 
 struct shared {
-  atomic_int_fast64_t next_user;
-  int64_t end_user; /* one past the last */
+  struct bo_load_user_ids users;
   bool forwarded_for;
 };
 
@@ -37,8 +37,8 @@ struct thread_ctx {
 
 static void next_user(struct bo_load_conn *c, struct vu *vu) {
   struct thread_ctx *ctx = bo_load_conn_context(c);
-  int64_t user = atomic_fetch_add(&ctx->shared->next_user, 1);
-  if (user >= ctx->shared->end_user) {
+  int64_t user;
+  if (!bo_load_user_ids_take(&ctx->shared->users, &user)) {
     bo_load_conn_stop(c);
     return;
   }
@@ -98,6 +98,19 @@ static void respond(struct bo_load_conn *c, const struct bo_load_response *r) {
 
 static const struct bo_load_vu_ops ops = {.wake = wake, .respond = respond};
 
+static bool thread_setup(void *context,
+                         const struct bo_load_thread_share *share) {
+  struct thread_ctx *ctx = context;
+  ctx->shared = share->plan;
+  ctx->vus = share->vus;
+  return true;
+}
+
+static void thread_teardown(void *context) {
+  struct thread_ctx *ctx = context;
+  bo_load_lines_free(&ctx->lines);
+}
+
 static int report(const struct bo_load_options *o, unsigned threads,
                   const struct bo_load_run_result *result,
                   const struct thread_ctx *ctxs) {
@@ -124,57 +137,38 @@ static int report(const struct bo_load_options *o, unsigned threads,
   return bo_load_report_print(r) ? 0 : 1;
 }
 
-int bo_load_tokens(const struct bo_load_options *o,
-                   const struct bo_load_target *target) {
-  unsigned threads =
-      bo_load_run_threads((size_t)o->connections, (unsigned)o->threads);
-  struct shared shared = {.end_user = o->users_first + o->users_count,
-                          .forwarded_for = o->forwarded_for};
-  atomic_init(&shared.next_user, o->users_first);
-  struct thread_ctx *ctxs = calloc(threads, sizeof *ctxs);
-  void **contexts = calloc(threads, sizeof *contexts);
-  int status = 1;
-  bool ok = ctxs && contexts;
-  for (unsigned t = 0; ok && t < threads; t++) {
-    size_t first, count;
-    bo_load_run_share((size_t)o->connections, threads, t, &first, &count);
-    ctxs[t].shared = &shared;
-    ctxs[t].vus = calloc(count, sizeof *ctxs[t].vus);
-    contexts[t] = &ctxs[t];
-    ok = ctxs[t].vus != NULL;
-  }
-  struct bo_load_run_config config = {
-      .target = target,
-      .ops = &ops,
-      .contexts = contexts,
-      .connections = (size_t)o->connections,
-      .threads = threads,
-      .seed = o->seed,
-      .timeout_seconds = o->timeout_seconds,
-  };
-  struct bo_load_run_result result;
-  if (!ok || !bo_load_run(&config, &result))
-    goto done;
-
+/* The tokens file first: a run whose tokens are lost reports nothing. */
+static int finish(const struct bo_load_run_outcome *run) {
+  const struct thread_ctx *ctxs = run->contexts;
+  unsigned threads = run->threads;
   struct bo_load_lines *parts = calloc(threads, sizeof *parts);
   bool written = parts != NULL;
   for (unsigned t = 0; written && t < threads; t++) {
     parts[t] = ctxs[t].lines;
     written = !ctxs[t].out_of_memory;
   }
-  written = written && bo_load_lines_write(o->out_path, parts, threads);
+  written =
+      written && bo_load_lines_write(run->options->out_path, parts, threads);
   free(parts);
-  if (written)
-    status = report(o, threads, &result, ctxs);
-  else
+  if (!written) {
     fprintf(stderr, "bo_load tokens: the tokens could not be saved\n");
-
-done:
-  for (unsigned t = 0; ctxs && t < threads; t++) {
-    free(ctxs[t].vus);
-    bo_load_lines_free(&ctxs[t].lines);
+    return 1;
   }
-  free(ctxs);
-  free(contexts);
-  return status;
+  return report(run->options, threads, run->result, ctxs);
+}
+
+int bo_load_tokens(const struct bo_load_options *o,
+                   const struct bo_load_target *target) {
+  struct shared shared = {.forwarded_for = o->forwarded_for};
+  bo_load_user_ids_init(&shared.users, o->users_first, o->users_count);
+  struct bo_load_workload_parts tokens = {
+      .ops = &ops,
+      .plan = &shared,
+      .context_size = sizeof(struct thread_ctx),
+      .vu_size = sizeof(struct vu),
+      .setup = thread_setup,
+      .teardown = thread_teardown,
+      .finish = finish,
+  };
+  return bo_load_run_workload(&tokens, o, target);
 }
