@@ -9,8 +9,8 @@
 #   --configs     comma-separated, of: embedded (SQLite + in-process line),
 #                 pg1 (PostgreSQL + Redis, one instance), pg3 (three
 #                 instances behind haproxy); default all three
-#   --workloads   comma-separated, of: issue, poll, seatmap, crowd, rush,
-#                 purchase, memory; default all
+#   --workloads   comma-separated, of: issue, poll, seatmap, poll_rate,
+#                 seatmap_rate, crowd, rush, purchase, memory; default all
 #   --out DIR     where results, logs and the clusters go (default
 #                 build-bench/results); DIR/results.json and results.txt
 #
@@ -28,7 +28,7 @@ cd "$root"
 
 smoke=no
 configs="embedded,pg1,pg3"
-workloads="issue,poll,seatmap,crowd,rush,purchase,memory"
+workloads="issue,poll,seatmap,poll_rate,seatmap_rate,crowd,rush,purchase,memory"
 out="$root/build-bench/results"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -263,6 +263,7 @@ rss_kib() {
 group_line() {
   local config="$1"
   has "$workloads" issue || has "$workloads" poll || has "$workloads" seatmap ||
+    has "$workloads" poll_rate || has "$workloads" seatmap_rate ||
     has "$workloads" crowd || return 0
   # The poll rate limit (10 a second per token) stays on: at the full size
   # the pool spreads polls to about 5 a second per token, and a 429 would
@@ -298,6 +299,28 @@ group_line() {
     fail_on_errors "seatmap/$config" "$json"
     record seatmap "$config" "$json" http "$http_ceiling_rps"
   fi
+  # The same two at half the closed-loop rate, open loop (each of the
+  # connections asks at a fixed pace whatever the answers' speed): the
+  # latency a buyer meets below saturation, not the queueing of a closed
+  # loop that keeps every connection busy.
+  local rate_of
+  for rate_of in poll seatmap; do
+    has "$workloads" "${rate_of}_rate" || continue
+    local closed interval maps=()
+    closed="$(jq -r --arg w "$rate_of" --arg c "$config" \
+      'select(.workload == $w and .config == $c) | .rps' "$results" | tail -n 1)"
+    [ -n "$closed" ] || continue
+    interval="$(awk -v c="$conns" -v r="$closed" 'BEGIN { i = int(c * 1000 / (r / 2) + 0.5); print (i < 1 ? 1 : i) }')"
+    [ "$rate_of" = seatmap ] && maps=(--schedules "$first_schedule:$last_schedule")
+    json="$("$bin/bench/load/bo_load" crowd --url "$target" --tokens "$tokens.poll" \
+      --connections "$conns" --interval-ms "$interval" --duration "$secs" \
+      --ramp-seconds 1 "${maps[@]}")"
+    fail_on_errors "${rate_of}_rate/$config" "$json"
+    json="$(jq -c --argjson closed "$closed" \
+      '. + {rps: .polls_per_s, note: "open loop at \(.target_polls_per_s | round)/s, half the closed-loop \($closed | round)/s"}' <<<"$json")"
+    record "${rate_of}_rate" "$config" "$json"
+  done
+
   if has "$workloads" crowd; then
     local before during
     before="$(rss_kib)"
@@ -428,17 +451,18 @@ jq -s --argjson ceilings "$ceilings_json" --arg smoke "$smoke" \
     ceilings: $ceilings, results: .}' "$results" >"$out/results.json"
 
 {
-  printf '%-12s %-9s %12s %9s %9s %7s  %s\n' workload config rate p50_ms p99_ms errors "ratio to ceiling"
+  printf '%-13s %-9s %15s %9s %9s %7s  %s\n' workload config rate p50_ms p99_ms errors "ratio to ceiling"
   jq -r '.results[] |
     [.workload, .config,
      (if .rate then (.rate | round | tostring) + " " + (.rate_field | sub("_per_s$"; "/s") | sub("^rps$"; "req/s")) else
         (if .bytes_per_waiting then (.bytes_per_waiting | tostring) + " B/waiting" else "-" end) end),
      (.p50_ms // "-" | tostring), (.p99_ms // "-" | tostring), (.errors // "-" | tostring),
      (if .ratio then "\(.ratio * 100 | round)% of \(.ceiling) (\(.ceiling_rate | round)/s)"
+      elif .note then .note
       elif .server_kib_per_connection then "server \(.server_kib_per_connection) KiB/connection"
       else "-" end)] | @tsv' "$out/results.json" |
     while IFS=$'\t' read -r w c r p50 p99 e ratio; do
-      printf '%-12s %-9s %12s %9s %9s %7s  %s\n' "$w" "$c" "$r" "$p50" "$p99" "$e" "$ratio"
+      printf '%-13s %-9s %15s %9s %9s %7s  %s\n' "$w" "$c" "$r" "$p50" "$p99" "$e" "$ratio"
     done
 } | tee "$out/results.txt"
 say "results: $out/results.json, $out/results.txt"

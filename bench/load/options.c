@@ -63,8 +63,10 @@ static const struct flag flags[] = {
      FOR(BO_LOAD_RUSH) | FOR(BO_LOAD_CROWD), 0, 0, "FILE",
      "a file written by `bo_load tokens` (rush uses its ACTIVE lines)"},
     {"schedules", KIND_PAIR, FIELD(schedules_first), FIELD(schedules_last),
-     FOR(BO_LOAD_RUSH), FOR(BO_LOAD_RUSH), 1, INT64_MAX / 2, "A:B",
-     "rush: schedule ids A .. B, inclusive"},
+     FOR(BO_LOAD_RUSH) | FOR(BO_LOAD_CROWD), FOR(BO_LOAD_RUSH), 1,
+     INT64_MAX / 2, "A:B",
+     "rush: schedule ids A .. B, inclusive; crowd: ask for their seat\n"
+     "maps (ACTIVE tokens) instead of the queue status"},
     {"seats", KIND_INT, FIELD(seats), 0, FOR(BO_LOAD_RUSH), 0, 1, 1000, "N",
      "rush: seats 1 .. N of each schedule (default 50)"},
     {"concert", KIND_INT, FIELD(concert_id), 0, FOR(BO_LOAD_PURCHASE),
@@ -110,9 +112,10 @@ static const struct {
     [BO_LOAD_CROWD] =
         {"crowd",
          "--tokens FILE [--connections 10000] [--duration 30]\n"
-         "                    [--interval-ms 1000] [--ramp-seconds 5]",
-         "many idle keep-alive connections, each polling "
-         "/api/v1/queue/status"},
+         "                    [--interval-ms 1000] [--ramp-seconds 5] "
+         "[--schedules A:B]",
+         "many keep-alive connections, each polling /api/v1/queue/status\n"
+         "(or, with --schedules, seat maps) at a fixed pace: open loop"},
 };
 
 const char *bo_load_workload_name(enum bo_load_workload w) {

@@ -7,7 +7,14 @@
  * interval, then once per interval. A poll that comes back late does not
  * make up for the slots it missed: the rate stays what a tab would send.
  * Only requests sent after the ramp count in the statistics; the run
- * lasts the ramp plus --duration. Connection i uses token i mod count. */
+ * lasts the ramp plus --duration. Connection i polls with token i mod
+ * count, then i + connections, ... (see poll_status).
+ *
+ * With --schedules A:B the connections ask for seat maps instead
+ * (connection i: schedule A + i mod the count; the tokens must be ACTIVE):
+ * at a fixed rate below saturation, an open-loop load, so the latency is
+ * what a buyer meets rather than the queueing of a closed loop that keeps
+ * every connection busy (bench/run.sh's `seatmap_rate`). */
 #include "queue_calls.h"
 #include "report.h"
 #include "run.h"
@@ -20,10 +27,14 @@
 struct plan {
   const struct bo_load_token_list *tokens;
   uint64_t interval_ns;
+  int64_t schedule_first, schedule_count; /* count 0: poll the queue */
+  uint64_t connections;
 };
 
 struct vu {
   uint64_t next_poll_ns; /* 0 before the first poll */
+  uint64_t polls;        /* sent so far: the k-th uses the k-th token of its
+                          * own stride through the file */
 };
 
 struct thread_ctx {
@@ -38,8 +49,24 @@ static void poll_status(struct bo_load_conn *c) {
   if (vu->next_poll_ns == 0)
     vu->next_poll_ns = bo_load_now_ns() + bo_rng_below(bo_load_conn_rng(c),
                                                        ctx->plan->interval_ns);
-  size_t which = bo_load_conn_id(c) % tokens->count;
-  bo_load_queue_poll(c, tokens->items[which].text, false);
+  size_t id = bo_load_conn_id(c);
+  /* Connection i's k-th poll: token i + k * connections, so that a few
+   * connections polling fast spread over the whole file (each token then
+   * polls at most the rate a buyer would) and 10,000 connections each
+   * keep one token of their own. */
+  size_t which =
+      (id + (size_t)(vu->polls++ * ctx->plan->connections)) % tokens->count;
+  const char *token = tokens->items[which].text;
+  if (ctx->plan->schedule_count == 0) {
+    bo_load_queue_poll(c, token, false);
+    return;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/schedules/%lld/seats",
+           (long long)(ctx->plan->schedule_first +
+                       (int64_t)(id % (size_t)ctx->plan->schedule_count)));
+  struct bo_load_request req = {.method = "GET", .path = path, .bearer = token};
+  bo_load_conn_send(c, &req);
 }
 
 static void respond(struct bo_load_conn *c, const struct bo_load_response *r) {
@@ -90,13 +117,16 @@ static int report(const struct bo_load_run_outcome *run) {
   bo_load_report_int(r, "tokens", (int64_t)plan->tokens->count);
   bo_load_report_real(r, "ramp_seconds", o->ramp_seconds);
   bo_load_report_int(r, "interval_ms", o->interval_ms);
+  json_object_set_new(r, "asks_for",
+                      json_string(plan->schedule_count ? "seats" : "status"));
   return bo_load_report_print(r) ? 0 : 1;
 }
 
 int bo_load_crowd(const struct bo_load_options *o,
                   const struct bo_load_target *target) {
   struct bo_load_token_list tokens;
-  if (!bo_load_token_list_read(o->tokens_path, false, &tokens, NULL))
+  bool maps = o->schedules_first > 0 && o->schedules_last >= o->schedules_first;
+  if (!bo_load_token_list_read(o->tokens_path, maps, &tokens, NULL))
     return 2;
   if (tokens.count == 0) {
     fprintf(stderr, "bo_load crowd: no token in %s\n", o->tokens_path);
@@ -104,7 +134,12 @@ int bo_load_crowd(const struct bo_load_options *o,
     return 2;
   }
   struct plan plan = {.tokens = &tokens,
-                      .interval_ns = (uint64_t)o->interval_ms * 1000000u};
+                      .interval_ns = (uint64_t)o->interval_ms * 1000000u,
+                      .connections = (uint64_t)o->connections};
+  if (maps) {
+    plan.schedule_first = o->schedules_first;
+    plan.schedule_count = o->schedules_last - o->schedules_first + 1;
+  }
   struct bo_load_workload_parts crowd = {
       .ops = &ops,
       .plan = &plan,
