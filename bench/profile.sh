@@ -111,11 +111,10 @@ trap - EXIT
 dump="$(ls "$out"/callgrind.out.* 2>/dev/null | sort -V | head -n 1)"
 [ -n "$dump" ] || dump="$out/callgrind.out"
 callgrind_annotate --inclusive=yes "$dump" >"$out/inclusive.txt" 2>/dev/null
-callgrind_annotate "$dump" >"$out/self.txt" 2>/dev/null
-total="$(grep -m1 'PROGRAM TOTALS' "$out/self.txt" | awk '{gsub(",", "", $1); print $1}')"
+total="$(grep -m1 'PROGRAM TOTALS' "$out/inclusive.txt" | awk '{gsub(",", "", $1); print $1}')"
 per=$((total / (count > 0 ? count : 1)))
 jq -n --arg w "$workload" --argjson n "$count" --arg u "$unit" --argjson ir "$total" \
   --argjson per "$per" --arg bin "$bin" \
   '{workload: $w, binary: $bin, count: $n, unit: $u, instructions: $ir,
     instructions_per_unit: $per}' | tee "$out/summary.json"
-say "top functions (self): $out/self.txt; inclusive: $out/inclusive.txt"
+say "functions by inclusive instructions: $out/inclusive.txt"

@@ -5,13 +5,14 @@
 #ifndef BO_APP_H
 #define BO_APP_H
 
-#include "booking/seat_snapshots.h"
 #include "config.h"
 #include "metrics.h"
 #include "queue/queue.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/ratelimit.h"
+
+struct bo_seat_snapshots; /* booking/seat_snapshots.h */
 
 struct bo_app {
   struct bo_settings settings;

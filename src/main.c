@@ -4,6 +4,7 @@
 #include "app.h"
 #include "booking/demo.h"
 #include "booking/housekeeping.h"
+#include "booking/seat_snapshots.h"
 #include "http/server.h"
 #include "util/log.h"
 

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "booking/catalog.h"
+#include "booking/seat_snapshots.h"
 
 #include <stdio.h>
 #include <stdlib.h>

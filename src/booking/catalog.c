@@ -71,13 +71,14 @@ static enum bo_store_status seats_tx(struct bo_store_tx *tx, void *arg) {
   struct seats_ctx *ctx = arg;
   free(ctx->out->items);
   *ctx->out = (struct bo_seat_list){0};
-  struct bo_schedule schedule;
-  enum bo_store_status st = bo_store_op(tx)->schedule_get(
-      tx, ctx->schedule_id, ctx->now_ms, &schedule);
-  if (st != BO_STORE_OK)
-    return st;
-  return bo_store_op(tx)->seat_list(tx, ctx->schedule_id, ctx->now_ms,
-                                    ctx->out);
+  enum bo_store_status st =
+      bo_store_op(tx)->seat_list(tx, ctx->schedule_id, ctx->now_ms, ctx->out);
+  /* Every schedule has at least one seat (seatCount 1..1000, seats made
+   * with it), so no row means no such schedule: no second query (which
+   * counted its free seats as well) is needed to tell. */
+  if (st == BO_STORE_OK && ctx->out->count == 0)
+    return BO_STORE_NOT_FOUND;
+  return st;
 }
 
 enum bo_error bo_catalog_seats(struct bo_app *app, int64_t schedule_id,

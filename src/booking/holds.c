@@ -2,6 +2,7 @@
 
 #include "booking/outcome.h"
 #include "booking/reservation_state.h"
+#include "booking/seat_snapshots.h"
 
 #include <stdlib.h>
 

@@ -4,6 +4,7 @@
 #include "booking/outcome.h"
 #include "booking/points.h"
 #include "booking/reservation_state.h"
+#include "booking/seat_snapshots.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -37,6 +37,15 @@
   "(c.seat_status = 'AVAILABLE' "                                              \
   "OR (c.seat_status = 'HELD' AND c.hold_expire_dt <= bo_time($2)))"
 
+/* A seat map's row (pg_catalog.c read_seat): status as of $2, and when a
+ * live hold runs out (0 for no live hold). For `concert_seat c`. */
+#define BO_PG_SEAT_ROW_AT_2                                                    \
+  "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "             \
+  "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " THEN 'AVAILABLE' "                       \
+  "ELSE c.seat_status END, "                                                   \
+  "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " OR c.seat_status <> 'HELD' "             \
+  "THEN 0 ELSE bo_ms(c.hold_expire_dt) END "
+
 const char *const bo_pg_sql[BO_PG_STMT__COUNT] = {
     /* The isolation level is spelled out so that a server whose default is
      * another one cannot change what pg_tx.c explains. */
@@ -159,24 +168,15 @@ const char *const bo_pg_sql[BO_PG_STMT__COUNT] = {
         "AND concert_dt > bo_time($2) "
         "ORDER BY concert_dt, concert_schedule_id",
     /* 1 schedule, 2 now */
-    [BO_PG_SEAT_LIST] =
-        "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "
-        "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " THEN 'AVAILABLE' "
-        "ELSE c.seat_status END, "
-        "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " OR c.seat_status <> 'HELD' "
-        "THEN 0 ELSE bo_ms(c.hold_expire_dt) END FROM concert_seat c "
-        "WHERE c.concert_schedule_id = $1::bigint ORDER BY c.seat_num",
+    [BO_PG_SEAT_LIST] = BO_PG_SEAT_ROW_AT_2
+    "FROM concert_seat c "
+    "WHERE c.concert_schedule_id = $1::bigint ORDER BY c.seat_num",
     /* 1 concert, 2 now */
-    [BO_PG_SEAT_LIST_UPCOMING] =
-        "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "
-        "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " THEN 'AVAILABLE' "
-        "ELSE c.seat_status END, "
-        "CASE WHEN " BO_PG_SEAT_FREE_AT_2 " OR c.seat_status <> 'HELD' "
-        "THEN 0 ELSE bo_ms(c.hold_expire_dt) END FROM concert_seat c "
-        "JOIN concert_schedule s "
-        "ON s.concert_schedule_id = c.concert_schedule_id "
-        "WHERE s.concert_id = $1::bigint AND s.concert_dt > bo_time($2) "
-        "ORDER BY s.concert_dt, s.concert_schedule_id, c.seat_num",
+    [BO_PG_SEAT_LIST_UPCOMING] = BO_PG_SEAT_ROW_AT_2
+    "FROM concert_seat c JOIN concert_schedule s "
+    "ON s.concert_schedule_id = c.concert_schedule_id "
+    "WHERE s.concert_id = $1::bigint AND s.concert_dt > bo_time($2) "
+    "ORDER BY s.concert_dt, s.concert_schedule_id, c.seat_num",
 
     /* 1 schedule, 2 seat number, 3 now */
     [BO_PG_SEAT_PEEK] =

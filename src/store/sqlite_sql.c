@@ -9,6 +9,15 @@
  * waiting for housekeeping. */
 #include "store/sqlite_internal.h"
 
+/* A seat map's row (sqlite_catalog.c read_seat): status as of ?2, and when
+ * a live hold runs out (0 for no live hold). For `concert_seat c`. */
+#define BO_SQLITE_SEAT_ROW_AT_2                                                \
+  "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "             \
+  "CASE WHEN c.seat_status = 'HELD' AND c.hold_expire_dt <= ?2 "               \
+  "THEN 'AVAILABLE' ELSE c.seat_status END, "                                  \
+  "CASE WHEN c.seat_status = 'HELD' AND c.hold_expire_dt > ?2 "                \
+  "THEN c.hold_expire_dt ELSE 0 END "
+
 const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
     [BO_SQLITE_BEGIN] = "BEGIN",
     [BO_SQLITE_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
@@ -124,24 +133,15 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
         "FROM concert_schedule WHERE concert_id = ?1 AND concert_dt > ?2 "
         "ORDER BY concert_dt, concert_schedule_id",
     /* 1 schedule, 2 now */
-    [BO_SQLITE_SEAT_LIST] =
-        "SELECT seat_id, concert_schedule_id, seat_num, price, "
-        "CASE WHEN seat_status = 'HELD' AND hold_expire_dt <= ?2 "
-        "THEN 'AVAILABLE' ELSE seat_status END, "
-        "CASE WHEN seat_status = 'HELD' AND hold_expire_dt > ?2 "
-        "THEN hold_expire_dt ELSE 0 END "
-        "FROM concert_seat WHERE concert_schedule_id = ?1 ORDER BY seat_num",
+    [BO_SQLITE_SEAT_LIST] = BO_SQLITE_SEAT_ROW_AT_2
+    "FROM concert_seat c "
+    "WHERE c.concert_schedule_id = ?1 ORDER BY c.seat_num",
     /* 1 concert, 2 now */
-    [BO_SQLITE_SEAT_LIST_UPCOMING] =
-        "SELECT c.seat_id, c.concert_schedule_id, c.seat_num, c.price, "
-        "CASE WHEN c.seat_status = 'HELD' AND c.hold_expire_dt <= ?2 "
-        "THEN 'AVAILABLE' ELSE c.seat_status END, "
-        "CASE WHEN c.seat_status = 'HELD' AND c.hold_expire_dt > ?2 "
-        "THEN c.hold_expire_dt ELSE 0 END "
-        "FROM concert_seat c JOIN concert_schedule s "
-        "ON s.concert_schedule_id = c.concert_schedule_id "
-        "WHERE s.concert_id = ?1 AND s.concert_dt > ?2 "
-        "ORDER BY s.concert_dt, s.concert_schedule_id, c.seat_num",
+    [BO_SQLITE_SEAT_LIST_UPCOMING] = BO_SQLITE_SEAT_ROW_AT_2
+    "FROM concert_seat c JOIN concert_schedule s "
+    "ON s.concert_schedule_id = c.concert_schedule_id "
+    "WHERE s.concert_id = ?1 AND s.concert_dt > ?2 "
+    "ORDER BY s.concert_dt, s.concert_schedule_id, c.seat_num",
 
     /* 1 schedule, 2 seat number, 3 now */
     [BO_SQLITE_SEAT_PEEK] =

@@ -73,7 +73,8 @@ struct bo_seat {
   /* As seen at `now`: a hold that has run out reads AVAILABLE. */
   enum bo_seat_status status;
   /* When a HELD seat's hold runs out (it reads AVAILABLE from then on);
-   * 0 for any other status. Filled by seat_list only. */
+   * 0 for any other status. Filled by seat_list and seat_list_upcoming
+   * only. */
   int64_t hold_expires_at_ms;
 };
 
