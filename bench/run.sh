@@ -10,9 +10,12 @@
 #                 pg1 (PostgreSQL + Redis, one instance), pg3 (three
 #                 instances behind haproxy); default all three
 #   --workloads   comma-separated, of: issue, poll, seatmap, poll_rate,
-#                 seatmap_rate, crowd, rush, purchase, memory; default all
+#                 seatmap_rate, crowd, rush, purchase, memory, streams;
+#                 default all (streams runs on embedded and pg1 only)
 #   --out DIR     where results, logs and the clusters go (default
-#                 build-bench/results); DIR/results.json and results.txt
+#                 BUILD/results); DIR/results.json and results.txt
+#   --build DIR   the build folder (default build-bench), for a tree that
+#                 several people bench at once
 #
 # Nothing is asserted about time. The run fails only when something did
 # not work: a server that did not start, a workload with errors, a check
@@ -28,8 +31,9 @@ cd "$root"
 
 smoke=no
 configs="embedded,pg1,pg3"
-workloads="issue,poll,seatmap,poll_rate,seatmap_rate,crowd,rush,purchase,memory"
-out="$root/build-bench/results"
+workloads="issue,poll,seatmap,poll_rate,seatmap_rate,crowd,rush,purchase,memory,streams"
+out=""
+build="build-bench"
 while [ $# -gt 0 ]; do
   case "$1" in
   --smoke) smoke=yes ;;
@@ -39,14 +43,17 @@ while [ $# -gt 0 ]; do
   --workloads=*) workloads="${1#*=}" ;;
   --out) out="$2"; shift ;;
   --out=*) out="${1#*=}" ;;
-  -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+  --build) build="$2"; shift ;;
+  --build=*) build="${1#*=}" ;;
+  -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
   *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
 # Absolute: the services started below change their working directory.
-out="$(realpath -m "$out")"
+build="$(realpath -m "$build")"
+out="$(realpath -m "${out:-$build/results}")"
 
 # ---------------------------------------------------------------- sizes
 # The issue's sizes (docs/benchmarks.md); the smoke keeps their shape.
@@ -54,10 +61,12 @@ if [ "$smoke" = yes ]; then
   secs=1 conns=32 issue_users=2000 poll_tokens=1000 rush_users=500
   rush_schedules=2 purchase_schedules=4 purchase_vus=16 crowd=200
   crowd_secs=3 crowd_ramp=1 line_users=10000 redis_line_users=2000
+  streams=500 streams_secs=5 streams_ramp=1
 else
   secs=10 conns=256 issue_users=100000 poll_tokens=10000 rush_users=10000
   rush_schedules=20 purchase_schedules=100 purchase_vus=256 crowd=10000
   crowd_secs=20 crowd_ramp=5 line_users=1000000 redis_line_users=200000
+  streams=10000 streams_secs=60 streams_ramp=10
 fi
 threads="${BOXOFFICE_THREADS:-8}"
 
@@ -67,11 +76,11 @@ die() { say "$*"; exit 1; }
 
 # ---------------------------------------------------------------- build
 scripts/install-deps.sh >&2
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBO_WERROR=ON \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBO_WERROR=ON \
   -DBO_TESTS=OFF -DBO_BENCH=ON >/dev/null
-cmake --build build-bench -j"$(nproc)" --target boxoffice bo_load \
+cmake --build "$build" -j"$(nproc)" --target boxoffice bo_load \
   bo_http_ceiling bo_sqlite_ceiling bo_line_memory >&2
-bin="$root/build-bench"
+bin="$build"
 export BOXOFFICE_BIN="$bin/boxoffice"
 
 rm -rf "$out"
@@ -403,6 +412,116 @@ group_purchase() {
   down
 }
 
+# Group 4: `streams` open event streams (GET /queue/stream), one per
+# token, held streams_secs after a ramp of streams_ramp seconds, on a line
+# that moves: activeMax is 1% of the tokens with 30 s of active time, so
+# the front is let in every 30 s and each admission moves every position
+# behind it, the ACTIVE streams end when their time runs out and go quiet
+# (heartbeats) before that. The server's resident size is read before the
+# streams open, while they are all open, and after they closed; on Redis
+# the scripts the queue ran per second while they were held (the stream
+# hub's checks plus housekeeping) are read from INFO commandstats.
+group_streams() {
+  local config="$1"
+  has "$workloads" streams || return 0
+  # Through haproxy the figures would be haproxy's connections as much as
+  # ours; one instance is the question.
+  [ "$config" = pg3 ] && return 0
+  up "$config" streams BOXOFFICE_ACTIVE_MAX=$((streams / 100)) \
+    BOXOFFICE_ACTIVE_SECONDS=30 BOXOFFICE_MAX_CONNECTIONS=$((streams + 2000))
+  seed_users "$streams"
+  local tokens="$out/stream-tokens-$config.txt" json
+  json="$("$bin/bench/load/bo_load" tokens --url "$target" \
+    --users "1:$streams" --connections "$conns" --forwarded-for \
+    --out "$tokens")"
+  fail_on_errors "streams tokens/$config" "$json"
+  local before during after scripts_a="" scripts_b="" t_a t_b cpu_a cpu_b
+  local rcpu_a="" rcpu_b=""
+  sleep 1
+  before="$(rss_kib)"
+  "$bin/bench/load/bo_load" streams --url "$target" --tokens "$tokens" \
+    --connections "$streams" --duration "$streams_secs" \
+    --ramp-seconds "$streams_ramp" >"$out/streams-$config.json" &
+  local load_pid=$!
+  # The hold, from two seconds after the ramp to a second before the end:
+  # every stream open, none opening.
+  sleep $((streams_ramp + 2))
+  t_a="$(date +%s.%N)"
+  cpu_a="$(cpu_seconds)"
+  if [ "$config" != embedded ]; then
+    scripts_a="$(redis_scripts)"
+    rcpu_a="$(redis_cpu_seconds)"
+  fi
+  sleep $((streams_secs - 3))
+  during="$(rss_kib)"
+  t_b="$(date +%s.%N)"
+  cpu_b="$(cpu_seconds)"
+  if [ "$config" != embedded ]; then
+    scripts_b="$(redis_scripts)"
+    rcpu_b="$(redis_cpu_seconds)"
+  fi
+  wait "$load_pid" || die "streams/$config: bo_load failed"
+  sleep 2
+  after="$(rss_kib)"
+  local per_s=null server_cpu redis_cpu=null
+  held_rate() { awk -v a="$1" -v b="$2" -v ta="$t_a" -v tb="$t_b" -v k="$3" \
+    'BEGIN { printf "%.1f", (b - a) * k / (tb - ta) }'; }
+  server_cpu="$(held_rate "$cpu_a" "$cpu_b" 100)"
+  if [ -n "$scripts_a" ]; then
+    per_s="$(held_rate "$scripts_a" "$scripts_b" 1)"
+    redis_cpu="$(held_rate "$rcpu_a" "$rcpu_b" 100)"
+  fi
+  # The stream hub's own summary lines (every 30 s): checks, events and
+  # heartbeats it queued, and its slowest round.
+  grep -h 'msg="event streams"' "$dir"/bo/*/log >"$out/logs/streams-$config-hub.log" || true
+  local hub
+  hub="$(awk -v n="$streams" '{
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      if (f["open"] >= n * 0.9 && f["over_ms"] > 0) {
+        checks = f["checks"] * 1000 / f["over_ms"]; slowest = f["slowest_round_ms"]
+      }
+    } END { printf "{\"hub_checks_per_s\": %s, \"hub_slowest_round_ms\": %s}",
+            checks == "" ? "null" : sprintf("%.1f", checks), slowest == "" ? "null" : slowest }' \
+    "$out/logs/streams-$config-hub.log")"
+  json="$(jq -c --argjson b "$before" --argjson d "$during" --argjson a "$after" \
+    --argjson sps "$per_s" --argjson cpu "$server_cpu" --argjson rcpu "$redis_cpu" \
+    --argjson hub "$hub" \
+    '. + {server_rss_kib_before: $b, server_rss_kib_during: $d,
+          server_rss_kib_after: $a, server_cpu_percent_held: $cpu,
+          redis_scripts_per_s: $sps, redis_cpu_percent_held: $rcpu,
+          server_bytes_per_stream: (if .connections_open > 0
+            then (($d - $b) * 1024 / .connections_open | round) else null end)}
+      + $hub' \
+    "$out/streams-$config.json")"
+  fail_on_errors "streams/$config" "$json"
+  [ "$(jq -r .streams_opened <<<"$json")" = "$streams" ] ||
+    die "streams/$config: $(jq -r .streams_opened <<<"$json") of $streams streams opened: $json"
+  record streams "$config" "$json" "" 0 events_per_s
+  down
+}
+
+# EVALSHA calls Redis has served so far (the queue's scripts).
+redis_scripts() {
+  redis-cli -u "$BOXOFFICE_QUEUE" info commandstats |
+    sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p'
+}
+
+# CPU seconds (user + system) Redis has used so far.
+redis_cpu_seconds() {
+  redis-cli -u "$BOXOFFICE_QUEUE" info cpu | tr -d '\r' |
+    awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'
+}
+
+# CPU seconds (user + system) the instances have used so far.
+cpu_seconds() {
+  local p ticks=0 hz
+  hz="$(getconf CLK_TCK)"
+  for p in $pids; do
+    ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+  done
+  awk -v t="$ticks" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }'
+}
+
 # ---------------------------------------------------------------- run
 measure_http_ceiling
 has "$configs" embedded && measure_sqlite_ceiling "$out"
@@ -424,6 +543,7 @@ for config in embedded pg1 pg3; do
   group_line "$config"
   group_rush "$config" "$write_ceiling" "$write_rate"
   group_purchase "$config" "$write_ceiling" "$write_rate"
+  group_streams "$config"
 done
 
 if has "$workloads" memory; then
@@ -460,6 +580,7 @@ jq -s --argjson ceilings "$ceilings_json" --arg smoke "$smoke" \
      (if .ratio then "\(.ratio * 100 | round)% of \(.ceiling) (\(.ceiling_rate | round)/s)"
       elif .note then .note
       elif .server_kib_per_connection then "server \(.server_kib_per_connection) KiB/connection"
+      elif .server_bytes_per_stream then "\(.connections_open) streams, server \(.server_bytes_per_stream) B/stream"
       else "-" end)] | @tsv' "$out/results.json" |
     while IFS=$'\t' read -r w c r p50 p99 e ratio; do
       printf '%-13s %-9s %15s %9s %9s %7s  %s\n' "$w" "$c" "$r" "$p50" "$p99" "$e" "$ratio"

@@ -21,6 +21,7 @@ packages=(
   wrk jq              # benchmarks: HTTP load and the results table (bench/)
   libhttp-parser-dev  # response parsing in the load driver (bench/load)
   linux-perf valgrind # profiles for docs/benchmarks.md (perf record, callgrind)
+  python3             # tools/verify-draw and its test (standard library only)
 )
 
 missing=()

@@ -13,12 +13,15 @@
 #include "util/ratelimit.h"
 
 struct bo_seat_snapshots; /* booking/seat_snapshots.h */
+struct bo_lines;          /* booking/lines.h */
 
 struct bo_app {
   struct bo_settings settings;
   struct bo_clock clock;
   struct bo_store *store;
+  /* The global line (API.md's one line); concert lines are in `lines`. */
   struct bo_queue *queue;
+  struct bo_lines *lines;
   struct bo_metrics *metrics;
   /* Token buckets (src/api/queue.c); NULL when the rate setting is 0. */
   struct bo_ratelimit *poll_limit;  /* GET /queue/status, per token */

@@ -10,6 +10,7 @@
   X(ADMIN_UNAUTHORIZED, 401, "Admin secret missing or wrong")                  \
   X(TOKEN_NOT_ACTIVE, 403, "Queue token not active yet")                       \
   X(NOT_OWNER, 403, "Not the owner")                                           \
+  X(WRONG_LINE, 403, "Queue token of another line")                            \
   X(ADMIN_DISABLED, 403, "Admin API disabled")                                 \
   X(NOT_FOUND, 404, "Not found")                                               \
   X(METHOD_NOT_ALLOWED, 405, "Method not allowed")                             \
@@ -21,6 +22,8 @@
   X(INSUFFICIENT_BALANCE, 409, "Insufficient balance")                         \
   X(BALANCE_LIMIT, 409, "Balance limit exceeded")                              \
   X(IDEMPOTENCY_KEY_REUSED, 409, "Idempotency key reused")                     \
+  X(SOLD_OUT, 409, "Sold out")                                                 \
+  X(DRAW_PENDING, 409, "Draw not done yet")                                    \
   X(PAYLOAD_TOO_LARGE, 413, "Payload too large")                               \
   X(URI_TOO_LONG, 414, "URI too long")                                         \
   X(UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported media type")                     \

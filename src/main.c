@@ -4,6 +4,7 @@
 #include "app.h"
 #include "booking/demo.h"
 #include "booking/housekeeping.h"
+#include "booking/lines.h"
 #include "booking/seat_snapshots.h"
 #include "http/server.h"
 #include "util/log.h"
@@ -119,12 +120,12 @@ int main(int argc, char **argv) {
       .idle_ms = app.settings.idle_seconds * 1000,
       .spent_keep_ms = SPENT_TOKEN_KEEP_MS,
   };
-  app.queue = bo_queue_open(app.settings.queue_url, &queue_settings, error,
-                            sizeof error);
-  if (!app.queue) {
+  app.lines = bo_lines_open(&app, &queue_settings, error, sizeof error);
+  if (!app.lines) {
     bo_log_error("msg=\"queue not opened\" reason=\"%s\"", error);
     goto done;
   }
+  app.queue = bo_lines_global(app.lines);
   route_names = calloc(bo_api_route_count, sizeof *route_names);
   if (!route_names)
     goto done;
@@ -153,7 +154,7 @@ done:
   bo_ratelimit_destroy(app.poll_limit);
   bo_metrics_destroy(app.metrics);
   free(route_names);
-  bo_queue_close(app.queue);
+  bo_lines_close(app.lines);
   bo_store_close(app.store);
   return rc;
 }

@@ -92,13 +92,46 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
   return 0;
 }
 
+/* The statistics of a response: at its end, or for a stream at its first
+ * bytes (a stream's end says nothing about the server's speed). */
+static void count_response(struct bo_load_conn *c, int status, uint64_t now) {
+  struct bo_load_loop *loop = c->loop;
+  if (!measured(c, now))
+    return;
+  loop->stats.requests++;
+  if (status > 0 && status < BO_STATS_STATUS_MAX)
+    loop->stats.status[status]++;
+  if (status >= 500)
+    loop->stats.server_errors++;
+  bo_hist_record_ns(&loop->stats.latency, now - c->sent_ns);
+  loop->stats.last_response_ns = now;
+}
+
 static int on_headers_complete(http_parser *p) {
-  end_header(p->data);
+  struct bo_load_conn *c = p->data;
+  end_header(c);
+  if (c->streaming && p->status_code == 200) {
+    /* Open: it lasts as long as the server keeps it, and it is not sent
+     * again if it drops (the VU decides what to do). */
+    c->stream_open = true;
+    c->fresh = false;
+    c->retried = true;
+    c->deadline_ns = UINT64_MAX;
+  }
   return 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t n) {
   struct bo_load_conn *c = p->data;
+  if (c->stream_open) {
+    if (!c->stream_counted) {
+      c->stream_counted = true;
+      count_response(c, 200, bo_load_now_ns());
+    }
+    if (c->loop->ops->stream)
+      c->loop->ops->stream(c, at, n);
+    return 0;
+  }
   if (!c->keep_body)
     return 0;
   if (c->body_len + n + 1 > c->body_cap) {
@@ -192,6 +225,8 @@ static void transmit(struct bo_load_conn *c) {
   c->header_name[0] = '\0';
   c->retry_after = -1;
   c->body_len = 0;
+  c->stream_open = false;
+  c->stream_counted = false;
   c->request_sent = 0;
   c->state = BO_CONN_SENDING;
   write_some(c);
@@ -259,15 +294,9 @@ static void finish_response(struct bo_load_conn *c) {
   struct bo_load_loop *loop = c->loop;
   uint64_t now = bo_load_now_ns();
   int status = c->parser.status_code;
-  if (measured(c, now)) {
-    loop->stats.requests++;
-    if (status > 0 && status < BO_STATS_STATUS_MAX)
-      loop->stats.status[status]++;
-    if (status >= 500)
-      loop->stats.server_errors++;
-    bo_hist_record_ns(&loop->stats.latency, now - c->sent_ns);
-    loop->stats.last_response_ns = now;
-  }
+  if (!c->stream_counted)
+    count_response(c, status, now);
+  c->stream_open = false;
   c->fresh = false;
   if (!http_should_keep_alive(&c->parser))
     close_socket(c, true); /* the next request connects again */
@@ -434,6 +463,7 @@ void bo_load_conn_send(struct bo_load_conn *c,
     append(c, &len, "\r\n");
   c->request_len = (uint16_t)len;
   c->keep_body = req->keep_body;
+  c->streaming = req->stream;
   c->retried = false;
   c->sent_ns = 0;
   start_request(c);

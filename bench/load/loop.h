@@ -31,6 +31,12 @@ struct bo_load_request {
   const char *headers; /* more header lines, each ending in \r\n, or NULL */
   const char *body;    /* a JSON body, or NULL */
   bool keep_body;      /* respond() needs the response body */
+  /* An endless response (an event stream): once it is 200, its body goes
+   * to the VU's stream() as it arrives, the request no longer times out,
+   * and respond() comes only when the server ends it (or it fails). Its
+   * latency is the time to the first bytes of the body; a stream that
+   * fails after it opened is not sent again. */
+  bool stream;
 };
 
 struct bo_load_response {
@@ -44,6 +50,10 @@ struct bo_load_response {
 struct bo_load_vu_ops {
   void (*wake)(struct bo_load_conn *c);
   void (*respond)(struct bo_load_conn *c, const struct bo_load_response *r);
+  /* A piece of an open stream's body (see bo_load_request.stream), as it
+   * arrives. Only counts and parses: it must not send, sleep or stop.
+   * NULL for workloads without streams. */
+  void (*stream)(struct bo_load_conn *c, const char *data, size_t len);
 };
 
 /* The request is copied: the caller's strings may be reused at once. */

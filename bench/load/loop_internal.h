@@ -44,6 +44,9 @@ struct bo_load_conn {
   bool fresh;         /* this socket has not carried a response yet */
   bool retried;       /* the request in flight is already a retry */
   bool keep_body;
+  bool streaming;      /* the request in flight is an event stream */
+  bool stream_open;    /* ...and it answered 200: its body is the stream */
+  bool stream_counted; /* ...and its first bytes are in the statistics */
   bool complete; /* the parser saw the end of the response */
   bool header_in_value;
   bool header_is_retry_after;

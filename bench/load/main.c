@@ -58,6 +58,8 @@ int main(int argc, char **argv) {
     return bo_load_purchase(&o, &target);
   case BO_LOAD_CROWD:
     return bo_load_crowd(&o, &target);
+  case BO_LOAD_STREAMS:
+    return bo_load_streams(&o, &target);
   case BO_LOAD_WORKLOADS:
     break;
   }

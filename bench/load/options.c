@@ -16,7 +16,7 @@ enum kind { KIND_INT, KIND_SECONDS, KIND_PAIR, KIND_TEXT, KIND_SWITCH };
 #define FOR(w) (1u << (w))
 #define ALL                                                                    \
   (FOR(BO_LOAD_TOKENS) | FOR(BO_LOAD_RUSH) | FOR(BO_LOAD_PURCHASE) |           \
-   FOR(BO_LOAD_CROWD))
+   FOR(BO_LOAD_CROWD) | FOR(BO_LOAD_STREAMS))
 #define FIELD(f) offsetof(struct bo_load_options, f)
 
 struct flag {
@@ -36,7 +36,7 @@ static const struct flag flags[] = {
      "the server under test"},
     {"connections", KIND_INT, FIELD(connections), 0, ALL, 0, 1, 100000, "N",
      "keep-alive connections, one request in flight on each (default 256;\n"
-     "crowd 10000)"},
+     "crowd 10000; streams: one stream each, 10000)"},
     {"threads", KIND_INT, FIELD(threads), 0, ALL, 0, 1, 256, "N",
      "event-loop threads sharing the connections (default 1)"},
     {"seed", KIND_INT, FIELD(seed), 0, ALL, 0, 0, INT64_MAX, "N",
@@ -59,9 +59,11 @@ static const struct flag flags[] = {
      "per-address issue limit sees distinct users (the server must trust\n"
      "this host as a proxy, as it does 127.0.0.1 by default)"},
     {"tokens", KIND_TEXT, FIELD(tokens_path), 0,
-     FOR(BO_LOAD_RUSH) | FOR(BO_LOAD_CROWD),
-     FOR(BO_LOAD_RUSH) | FOR(BO_LOAD_CROWD), 0, 0, "FILE",
-     "a file written by `bo_load tokens` (rush uses its ACTIVE lines)"},
+     FOR(BO_LOAD_RUSH) | FOR(BO_LOAD_CROWD) | FOR(BO_LOAD_STREAMS),
+     FOR(BO_LOAD_RUSH) | FOR(BO_LOAD_CROWD) | FOR(BO_LOAD_STREAMS), 0, 0,
+     "FILE",
+     "a file written by `bo_load tokens` (rush uses its ACTIVE lines;\n"
+     "streams needs one line per connection)"},
     {"schedules", KIND_PAIR, FIELD(schedules_first), FIELD(schedules_last),
      FOR(BO_LOAD_RUSH) | FOR(BO_LOAD_CROWD), FOR(BO_LOAD_RUSH), 1,
      INT64_MAX / 2, "A:B",
@@ -73,16 +75,19 @@ static const struct flag flags[] = {
      FOR(BO_LOAD_PURCHASE), 1, INT64_MAX, "ID",
      "purchase: the concert whose seats are bought"},
     {"duration", KIND_SECONDS, FIELD(duration_seconds), 0,
-     FOR(BO_LOAD_PURCHASE) | FOR(BO_LOAD_CROWD), 0, 0, 0, "SECONDS",
+     FOR(BO_LOAD_PURCHASE) | FOR(BO_LOAD_CROWD) | FOR(BO_LOAD_STREAMS), 0, 0,
+     0, "SECONDS",
      "purchase: stop after this long (default 60); crowd: measure this long\n"
-     "after the ramp (default 30)"},
+     "after the ramp (default 30); streams: hold them this long after the\n"
+     "ramp (default 30)"},
     {"poll-ms", KIND_INT, FIELD(poll_ms), 0, FOR(BO_LOAD_PURCHASE), 0, 1, 60000,
      "MS", "purchase: queue status poll period while WAITING (200)"},
     {"interval-ms", KIND_INT, FIELD(interval_ms), 0, FOR(BO_LOAD_CROWD), 0, 1,
      600000, "MS", "crowd: poll period of each connection (default 1000)"},
-    {"ramp-seconds", KIND_SECONDS, FIELD(ramp_seconds), 0, FOR(BO_LOAD_CROWD),
-     0, 0, 0, "SECONDS",
-     "crowd: spread the connections' opening over this long (default 5)"},
+    {"ramp-seconds", KIND_SECONDS, FIELD(ramp_seconds), 0,
+     FOR(BO_LOAD_CROWD) | FOR(BO_LOAD_STREAMS), 0, 0, 0, "SECONDS",
+     "crowd, streams: spread the connections' opening over this long\n"
+     "(default 5)"},
 };
 
 #define FLAG_COUNT (sizeof flags / sizeof flags[0])
@@ -116,6 +121,12 @@ static const struct {
          "[--schedules A:B]",
          "many keep-alive connections, each polling /api/v1/queue/status\n"
          "(or, with --schedules, seat maps) at a fixed pace: open loop"},
+    [BO_LOAD_STREAMS] =
+        {"streams",
+         "--tokens FILE [--connections 10000] [--duration 30]\n"
+         "                    [--ramp-seconds 5]",
+         "one GET /api/v1/queue/stream per token, held open: counts events,\n"
+         "heartbeats, admissions and end events"},
 };
 
 const char *bo_load_workload_name(enum bo_load_workload w) {
@@ -238,10 +249,10 @@ static const struct flag *find_flag(const char *name, size_t len) {
 static void set_defaults(struct bo_load_options *o, enum bo_load_workload w) {
   memset(o, 0, sizeof *o);
   o->workload = w;
-  o->connections = w == BO_LOAD_CROWD ? 10000 : 256;
+  o->connections = w == BO_LOAD_CROWD || w == BO_LOAD_STREAMS ? 10000 : 256;
   o->threads = 1;
   o->timeout_seconds = 30;
-  o->duration_seconds = w == BO_LOAD_CROWD ? 30 : 60;
+  o->duration_seconds = w == BO_LOAD_CROWD || w == BO_LOAD_STREAMS ? 30 : 60;
   o->ramp_seconds = 5;
   o->seats = 50;
   o->poll_ms = 200;
@@ -320,8 +331,9 @@ static bool check(const struct bo_load_options *o, unsigned seen) {
     fprintf(stderr, "bo_load purchase: --duration must be above 0\n");
     return false;
   }
-  if (o->workload == BO_LOAD_CROWD && o->duration_seconds <= 0) {
-    fprintf(stderr, "bo_load crowd: --duration must be above 0\n");
+  if ((o->workload == BO_LOAD_CROWD || o->workload == BO_LOAD_STREAMS) &&
+      o->duration_seconds <= 0) {
+    fprintf(stderr, "bo_load %s: --duration must be above 0\n", w);
     return false;
   }
   return true;

@@ -12,6 +12,7 @@ enum bo_load_workload {
   BO_LOAD_RUSH,
   BO_LOAD_PURCHASE,
   BO_LOAD_CROWD,
+  BO_LOAD_STREAMS,
   BO_LOAD_WORKLOADS
 };
 

@@ -15,5 +15,7 @@ int bo_load_purchase(const struct bo_load_options *o,
                      const struct bo_load_target *target);
 int bo_load_crowd(const struct bo_load_options *o,
                   const struct bo_load_target *target);
+int bo_load_streams(const struct bo_load_options *o,
+                    const struct bo_load_target *target);
 
 #endif

@@ -18,6 +18,9 @@ void bo_api_users_create(struct bo_app *, const struct bo_request *,
 /* queue.c */
 void bo_api_queue_issue(struct bo_app *, const struct bo_request *,
                         struct bo_reply *);
+/* Server-Sent Events of one token's status (api/queue_stream.c). */
+void bo_api_queue_stream(struct bo_app *app, const struct bo_request *req,
+                         struct bo_reply *reply);
 void bo_api_queue_status(struct bo_app *, const struct bo_request *,
                          struct bo_reply *);
 /* concerts.c */
@@ -49,6 +52,24 @@ void bo_api_payments_create(struct bo_app *, const struct bo_request *,
 /* admin.c */
 void bo_api_admin_create_concert(struct bo_app *, const struct bo_request *,
                                  struct bo_reply *);
+/* lines.c: a concert line's public view and its draw */
+void bo_api_lines_get(struct bo_app *, const struct bo_request *,
+                      struct bo_reply *);
+void bo_api_lines_draw(struct bo_app *, const struct bo_request *,
+                       struct bo_reply *);
+/* admin_lines.c: the operator's view and changes of the lines */
+void bo_api_admin_lines_list(struct bo_app *, const struct bo_request *,
+                             struct bo_reply *);
+void bo_api_admin_queue_get(struct bo_app *, const struct bo_request *,
+                            struct bo_reply *);
+void bo_api_admin_queue_patch(struct bo_app *, const struct bo_request *,
+                              struct bo_reply *);
+void bo_api_admin_line_get(struct bo_app *, const struct bo_request *,
+                           struct bo_reply *);
+void bo_api_admin_line_patch(struct bo_app *, const struct bo_request *,
+                             struct bo_reply *);
+void bo_api_admin_token_end(struct bo_app *, const struct bo_request *,
+                            struct bo_reply *);
 /* ops.c */
 void bo_api_ops_health(struct bo_app *, const struct bo_request *,
                        struct bo_reply *);

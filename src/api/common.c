@@ -86,6 +86,15 @@ static const char *standard_detail(enum bo_error err) {
            "GET /api/v1/queue/status until it is ACTIVE";
   case BO_ERR_NOT_OWNER:
     return "this reservation belongs to another user";
+  case BO_ERR_WRONG_LINE:
+    return "this queue token is for another line: a concert with a line of "
+           "its own is booked with a token issued for it (POST "
+           "/api/v1/queue/tokens with its concertId), every other concert "
+           "with a token of the global line";
+  case BO_ERR_SOLD_OUT:
+    return "every seat of this concert is sold; its line is closed";
+  case BO_ERR_DRAW_PENDING:
+    return "the line's pre-queue has not been drawn yet";
   case BO_ERR_ADMIN_DISABLED:
     return "no admin secret is configured (BOXOFFICE_ADMIN_TOKEN)";
   case BO_ERR_ADMIN_UNAUTHORIZED:

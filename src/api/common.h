@@ -38,6 +38,12 @@ void bo_api_fail(struct bo_reply *reply, enum bo_error err);
 void bo_api_fail_about(struct bo_reply *reply, enum bo_error err,
                        const char *what, int64_t id);
 
+/* The token body: the answer to POST /queue/tokens and GET /queue/status,
+ * and the data of each event of GET /queue/stream. Returns the length
+ * written (NUL-terminated), or -1 when it did not fit in `size`. */
+int bo_api_token_body(struct bo_app *app, const struct bo_token_info *info,
+                      char *out, size_t size);
+
 /* An RFC 3339 string. */
 json_t *bo_api_time(int64_t ms);
 

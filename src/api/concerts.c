@@ -199,6 +199,11 @@ void bo_api_concerts_schedules(struct bo_app *app, const struct bo_request *req,
   if (!bo_api_token(app, req, BO_NEED_ACTIVE, &token, reply))
     return;
   int64_t concert_id = req->path_ids[0];
+  enum bo_error scope = bo_admission_scope_concert(app, &token, concert_id);
+  if (scope) {
+    bo_api_fail_about(reply, scope, "concert", concert_id);
+    return;
+  }
   bool from_snapshots = app->seat_snapshots != NULL;
   struct bo_schedule_list list;
   enum bo_error err =
@@ -233,7 +238,9 @@ void bo_api_schedules_seats(struct bo_app *app, const struct bo_request *req,
   char *text = NULL;
   size_t len = 0;
   int32_t available;
-  enum bo_error err = seat_map(app, schedule_id, &text, &len, &available);
+  enum bo_error err = bo_admission_scope_schedule(app, &token, schedule_id);
+  if (!err)
+    err = seat_map(app, schedule_id, &text, &len, &available);
   if (err)
     bo_api_fail_about(reply, err, "schedule", schedule_id);
   else

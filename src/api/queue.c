@@ -12,7 +12,9 @@
  * clients anyway. */
 #include "api/api.h"
 #include "api/common.h"
+#include "booking/lines.h"
 #include "http/input.h"
+#include "queue/draw.h"
 #include "util/time.h"
 #include "util/token.h"
 
@@ -20,37 +22,69 @@
 #include <stdlib.h>
 
 /* The token answer: {"token","userId","status","position",
- * "estimatedWaitSeconds","expiresAt"}. Printed directly rather than built
- * as a jansson tree: it is the hottest body we send (every poll of every
- * waiting user), and every value in it is a number, a fixed word, a time
- * or URL-safe base64, none of which JSON escapes, so printing is exact.
- * The tree cost 13% of a poll's CPU (docs/benchmarks.md). */
-static void reply_token(struct bo_reply *reply, int status,
-                        const struct bo_token_info *info) {
-  enum { TOKEN_BODY_MAX = 256 };
-  char token[BO_TOKEN_TEXT_LEN + 1];
-  bo_token_encode(&info->token, token);
+ * "estimatedWaitSeconds","expiresAt"} of API.md, then what lines add:
+ * "concertId", "ahead", "seatsLeft", "preQueue", "onSaleAt", "entryId"
+ * (docs/queue.md). Printed directly rather than built as a jansson tree:
+ * it is the hottest body we send (every poll of every waiting user), and
+ * every value in it is a number, a fixed word, a time, hex or URL-safe
+ * base64, none of which JSON escapes, so printing is exact. The tree cost
+ * 13% of a poll's CPU (docs/benchmarks.md). */
+int bo_api_token_body(struct bo_app *app, const struct bo_token_info *info,
+                      char *out, size_t size) {
+  struct bo_line_view line = {.seats_left = -1};
+  if (info->line_id != 0 && bo_lines_get(app, info->line_id, &line) != BO_OK)
+    return -1;
+  char token[BO_SCOPED_TOKEN_TEXT_MAX + 1];
+  bo_token_encode_scoped(info->line_id, &info->token, token);
   bool active = info->state == BO_TOKEN_ACTIVE;
+  bool waiting = info->state == BO_TOKEN_WAITING;
+  const char *status = active                     ? "ACTIVE"
+                       : waiting && line.sold_out ? "SOLD_OUT"
+                                                  : "WAITING";
   char expires[BO_TIME_TEXT_SIZE + 2] = "null";
   if (active) {
     char when[BO_TIME_TEXT_SIZE];
     bo_time_format(info->expires_at_ms, when);
     snprintf(expires, sizeof expires, "\"%s\"", when);
   }
+  char concert[24] = "null", seats_left[24] = "null";
+  if (info->line_id != 0)
+    snprintf(concert, sizeof concert, "%lld", (long long)info->line_id);
+  if (line.seats_left >= 0)
+    snprintf(seats_left, sizeof seats_left, "%lld", (long long)line.seats_left);
+  char on_sale[BO_TIME_TEXT_SIZE + 2] = "null";
+  char entry[2 * BO_DRAW_ID_BYTES + 3] = "null";
+  if (line.row.on_sale_at_ms > 0) {
+    char when[BO_TIME_TEXT_SIZE];
+    bo_time_format(line.row.on_sale_at_ms, when);
+    snprintf(on_sale, sizeof on_sale, "\"%s\"", when);
+    uint8_t id[BO_DRAW_ID_BYTES];
+    char hex[2 * BO_DRAW_ID_BYTES + 1];
+    bo_draw_entry_id(&info->token, id);
+    bo_draw_hex(id, sizeof id, hex);
+    snprintf(entry, sizeof entry, "\"%s\"", hex);
+  }
+  int64_t position = waiting ? info->position : 0;
+  int len = snprintf(
+      out, size,
+      "{\"token\":\"%s\",\"userId\":%lld,\"status\":\"%s\","
+      "\"position\":%lld,\"estimatedWaitSeconds\":%lld,\"expiresAt\":%s,"
+      "\"concertId\":%s,\"ahead\":%lld,\"seatsLeft\":%s,"
+      "\"preQueue\":%s,\"onSaleAt\":%s,\"entryId\":%s}",
+      token, (long long)info->user_id, status, (long long)position,
+      (long long)(waiting ? info->estimated_wait_seconds : 0), expires, concert,
+      (long long)(position > 0 ? position - 1 : 0), seats_left,
+      waiting && info->pre_queue ? "true" : "false", on_sale, entry);
+  return len < 0 || (size_t)len >= size ? -1 : len;
+}
+
+static void reply_token(struct bo_app *app, struct bo_reply *reply, int status,
+                        const struct bo_token_info *info) {
+  enum { TOKEN_BODY_MAX = 512 };
   char *text = malloc(TOKEN_BODY_MAX);
   int len =
-      text == NULL
-          ? -1
-          : snprintf(text, TOKEN_BODY_MAX,
-                     "{\"token\":\"%s\",\"userId\":%lld,"
-                     "\"status\":\"%s\",\"position\":%lld,"
-                     "\"estimatedWaitSeconds\":%lld,\"expiresAt\":%s}",
-                     token, (long long)info->user_id,
-                     active ? "ACTIVE" : "WAITING",
-                     (long long)(active ? 0 : info->position),
-                     (long long)(active ? 0 : info->estimated_wait_seconds),
-                     expires);
-  if (len < 0 || len >= TOKEN_BODY_MAX) {
+      text == NULL ? -1 : bo_api_token_body(app, info, text, TOKEN_BODY_MAX);
+  if (len < 0) {
     free(text);
     text = NULL; /* answered as 500 by bo_reply_text */
   }
@@ -88,21 +122,27 @@ void bo_api_queue_issue(struct bo_app *app, const struct bo_request *req,
                     app->settings.issue_rate, app->settings.issue_burst, reply))
     return;
 
-  int64_t user_id = 0;
+  int64_t user_id = 0, concert_id = 0;
   const struct bo_field fields[] = {
       {"userId", BO_FIELD_INT, true, 1, INT64_MAX, &user_id, NULL},
+      {"concertId", BO_FIELD_INT, false, 1, INT64_MAX, &concert_id, NULL},
   };
   json_t *root = NULL;
-  if (!bo_input_parse(req, fields, 1, &root, reply))
+  if (!bo_input_parse(req, fields, 2, &root, reply))
     return;
   json_decref(root);
   struct bo_token_info info;
   bool created = false;
-  enum bo_error err = bo_admission_issue(app, user_id, &info, &created);
-  if (err)
+  enum bo_error err =
+      bo_admission_issue(app, user_id, concert_id, &info, &created);
+  if (err == BO_ERR_NOT_FOUND && concert_id != 0)
+    bo_reply_error(reply, err,
+                   "no user with id %lld or no concert with id %lld",
+                   (long long)user_id, (long long)concert_id);
+  else if (err)
     bo_api_fail_about(reply, err, "user", user_id);
   else
-    reply_token(reply, created ? 201 : 200, &info);
+    reply_token(app, reply, created ? 201 : 200, &info);
 }
 
 /* The token in "Authorization: Bearer <token>", read the way
@@ -126,5 +166,5 @@ void bo_api_queue_status(struct bo_app *app, const struct bo_request *req,
     return;
   struct bo_token_info info;
   if (bo_api_token(app, req, BO_NEED_LIVE, &info, reply))
-    reply_token(reply, 200, &info);
+    reply_token(app, reply, 200, &info);
 }

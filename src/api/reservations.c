@@ -32,8 +32,14 @@ void bo_api_reservations_create(struct bo_app *app,
     return;
   json_decref(root);
   struct bo_reservation r;
-  enum bo_error err = bo_holds_reserve(app, token.user_id, schedule_id,
-                                       (int32_t)seat_number, &r);
+  enum bo_error err = bo_admission_scope_schedule(app, &token, schedule_id);
+  if (err == BO_ERR_NOT_FOUND) {
+    bo_api_fail_about(reply, err, "schedule", schedule_id);
+    return;
+  }
+  if (!err)
+    err = bo_holds_reserve(app, token.user_id, schedule_id,
+                           (int32_t)seat_number, &r);
   if (err == BO_ERR_NOT_FOUND)
     bo_reply_error(reply, err, "schedule %lld has no seat %lld",
                    (long long)schedule_id, (long long)seat_number);

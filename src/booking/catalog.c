@@ -1,8 +1,10 @@
 #include "booking/catalog.h"
 
 #include "booking/outcome.h"
+#include "queue/draw.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static enum bo_store_status concerts_tx(struct bo_store_tx *tx, void *arg) {
   struct bo_concert_list *out = arg;
@@ -117,6 +119,7 @@ struct create_ctx {
   const char *name;
   struct bo_new_schedule *schedules;
   size_t schedule_count;
+  struct bo_new_line *line; /* NULL: none */
   int64_t now_ms;
   int64_t concert_id;
 };
@@ -131,15 +134,31 @@ static enum bo_store_status create_tx(struct bo_store_tx *tx, void *arg) {
                                           s->seat_count, s->price, ctx->now_ms,
                                           &s->schedule_id);
   }
+  if (st == BO_STORE_OK && ctx->line != NULL) {
+    struct bo_line_row row = {
+        .line_id = ctx->concert_id,
+        .active_max = ctx->line->active_max,
+        .admit_per_minute = ctx->line->admit_per_minute,
+        .on_sale_at_ms = ctx->line->on_sale_at_ms,
+        .inventory_factor_pct = ctx->line->inventory_factor_pct,
+    };
+    memcpy(row.seed, ctx->line->seed, sizeof row.seed);
+    st = bo_store_op(tx)->line_insert(tx, &row, ctx->now_ms);
+  }
   return st;
 }
 
 enum bo_error bo_catalog_create_concert(struct bo_app *app, const char *name,
                                         struct bo_new_schedule *schedules,
                                         size_t schedule_count,
+                                        struct bo_new_line *line,
                                         int64_t *concert_id) {
-  struct create_ctx ctx = {name, schedules, schedule_count,
-                           bo_clock_now_ms(&app->clock), 0};
+  /* The seed is drawn here, once, and never leaves the store before the
+   * draw; only its commitment is published (queue/draw.h). */
+  if (line != NULL)
+    bo_draw_seed(line->seed);
+  struct create_ctx ctx = {
+      name, schedules, schedule_count, line, bo_clock_now_ms(&app->clock), 0};
   enum bo_error err = bo_outcome(
       bo_store_transaction(app->store, true, create_tx, &ctx), BO_OK);
   if (!err)

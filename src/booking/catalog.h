@@ -18,6 +18,15 @@ struct bo_new_schedule {
   int64_t schedule_id; /* filled in */
 };
 
+/* A concert's own waiting line, made with it (booking/lines.h). */
+struct bo_new_line {
+  int64_t active_max;       /* 0: the process's BOXOFFICE_ACTIVE_MAX */
+  int64_t admit_per_minute; /* 0: no rate limit */
+  int64_t on_sale_at_ms;    /* 0: no pre-queue */
+  int32_t inventory_factor_pct;
+  uint8_t seed[BO_LINE_SEED_BYTES]; /* filled in: the draw's secret seed */
+};
+
 enum bo_error bo_catalog_concerts(struct bo_app *app,
                                   struct bo_concert_list *out);
 
@@ -46,11 +55,13 @@ enum bo_error bo_catalog_upcoming_seats(struct bo_app *app, int64_t concert_id,
 enum bo_error bo_catalog_seats(struct bo_app *app, int64_t schedule_id,
                                struct bo_seat_list *out);
 
-/* Creates a concert and its schedules (and their seats) in one transaction.
- * Inputs are already validated by the caller. */
+/* Creates a concert, its schedules (and their seats) and, when `line` is
+ * not NULL, its own waiting line, in one transaction. Inputs are already
+ * validated by the caller. */
 enum bo_error bo_catalog_create_concert(struct bo_app *app, const char *name,
                                         struct bo_new_schedule *schedules,
                                         size_t schedule_count,
+                                        struct bo_new_line *line,
                                         int64_t *concert_id);
 
 #endif

@@ -12,12 +12,19 @@ struct demo_concert {
   const char *name;
   int64_t price;
   int first_day; /* days from today of its first date */
+  /* A line of its own (booking/lines.h): 0 for none, else how many it
+   * admits a minute; its on-sale is DEMO_ON_SALE_MS after loading. */
+  int64_t line_admit_per_minute;
 };
 
+/* Long enough to open the page and join the pre-queue before the draw. */
+#define DEMO_ON_SALE_MS (2 * 60 * 1000)
+
 static const struct demo_concert concerts[] = {
-    {"IU Golden Hour", 150000, 7},
-    {"BTS Yet To Come", 180000, 14},
-    {"Seoul Philharmonic: Beethoven 9", 90000, 3},
+    {"IU Golden Hour", 150000, 7, 0},
+    {"BTS Yet To Come", 180000, 14, 0},
+    {"Seoul Philharmonic: Beethoven 9", 90000, 3, 0},
+    {"NewJeans Bunnies Camp (own line, pre-queue)", 120000, 10, 60},
 };
 
 static const char *const users[] = {"kim", "lee", "park"};
@@ -45,9 +52,15 @@ enum bo_error bo_demo_load(struct bo_app *app, bool *loaded) {
           .starts_at_ms = show_time(now, concerts[i].first_day + 7 * d),
           .seat_count = 50,
           .price = concerts[i].price};
+    struct bo_new_line line = {
+        .admit_per_minute = concerts[i].line_admit_per_minute,
+        .on_sale_at_ms = now + DEMO_ON_SALE_MS,
+        .inventory_factor_pct = 100,
+    };
     int64_t concert_id;
-    err =
-        bo_catalog_create_concert(app, concerts[i].name, dates, 3, &concert_id);
+    err = bo_catalog_create_concert(
+        app, concerts[i].name, dates, 3,
+        concerts[i].line_admit_per_minute > 0 ? &line : NULL, &concert_id);
     if (err)
       return err;
   }

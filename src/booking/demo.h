@@ -1,6 +1,7 @@
 /* Demo data for `serve --demo`: a few concerts with future dates of 50 seats
- * and a few users with points, loaded only into an empty database so a
- * restart never duplicates it. */
+ * (the last with a line of its own whose pre-queue is drawn two minutes
+ * after loading) and a few users with points, loaded only into an empty
+ * database so a restart never duplicates it. */
 #ifndef BO_BOOKING_DEMO_H
 #define BO_BOOKING_DEMO_H
 

@@ -1,6 +1,7 @@
 #include "booking/housekeeping.h"
 
 #include "booking/holds.h"
+#include "booking/lines.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -24,10 +25,7 @@ struct bo_housekeeping {
 };
 
 void bo_housekeeping_admit(struct bo_app *app) {
-  int64_t admitted = 0;
-  if (app->queue->driver->admit(app->queue, bo_clock_now_ms(&app->clock),
-                                &admitted) != BO_QUEUE_OK)
-    bo_log_warn("msg=\"admission pass failed: queue unavailable\"");
+  bo_lines_tick(app, bo_clock_now_ms(&app->clock));
 }
 
 void bo_housekeeping_release_holds(struct bo_app *app) {

@@ -1,7 +1,9 @@
 /* The housekeeping thread: several times a second it lets waiting users in
- * (the queue's admit step) and, once a second, writes down holds that ran
- * out. Correctness never depends on it being on time: an expired hold or
- * active token already reads as expired; this only tidies and admits. */
+ * on every open line (booking/lines.h: also re-reads the lines' settings
+ * and recounts their seats when due, and draws pre-queues at their
+ * on-sale) and, once a second, writes down holds that ran out. Correctness
+ * never depends on it being on time: an expired hold or active token already
+ * reads as expired; this only tidies and admits. */
 #ifndef BO_BOOKING_HOUSEKEEPING_H
 #define BO_BOOKING_HOUSEKEEPING_H
 

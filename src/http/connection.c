@@ -39,6 +39,7 @@
 #include "http/reply.h"
 #include "http/request.h"
 #include "http/server.h"
+#include "http/stream_hub.h"
 #include "metrics.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -285,7 +286,20 @@ static enum MHD_Result send_reply(struct request_ctx *ctx,
   size_t len;
   const char *body = bo_reply_body(reply, &len);
 
-  if (body == NULL) {
+  if (reply->stream) {
+    /* An event stream: the hub takes it from here. */
+    struct bo_stream_spec *spec = reply->stream;
+    reply->stream = NULL;
+    response = bo_stream_hub_respond(ctx->server->streams, connection, spec);
+    content_type = NULL; /* the stream's response has its own headers */
+    if (response == NULL) {
+      status = 500;
+      reply->error = BO_ERR_INTERNAL;
+      response = MHD_create_response_from_buffer(
+          sizeof oom_body - 1, (void *)oom_body, MHD_RESPMEM_PERSISTENT);
+      content_type = "application/problem+json";
+    }
+  } else if (body == NULL) {
     status = 500;
     content_type = "application/problem+json";
     reply->error = BO_ERR_INTERNAL;

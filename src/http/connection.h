@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct bo_app;
+struct bo_stream_hub;
 
 struct bo_http_server {
   struct MHD_Daemon *daemon;
@@ -40,6 +41,8 @@ struct bo_http_server {
    * how many requests we serve. The key is drawn at start. */
   atomic_uint_fast64_t request_seq;
   unsigned char request_id_key[crypto_shorthash_KEYBYTES];
+  /* The open event streams and their thread (stream_hub.h). */
+  struct bo_stream_hub *streams;
 };
 
 /* MHD_OPTION_URI_LOG_CALLBACK: called once the request line is in, before

@@ -14,6 +14,7 @@
 #include "util/time.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -221,6 +222,70 @@ static bool check_array(json_t *value, const struct bo_field *f,
   return true;
 }
 
+static bool check_bool(json_t *value, const struct bo_field *f,
+                       const char *label, struct bo_reply *reply) {
+  if (!json_is_boolean(value)) {
+    bo_reply_error(reply, BO_ERR_BAD_REQUEST,
+                   "field '%s' must be true or false", label);
+    return false;
+  }
+  if (f->out)
+    *(bool *)f->out = json_is_true(value);
+  return true;
+}
+
+static bool check_object(json_t *value, const struct bo_field *f,
+                         const char *label, struct bo_reply *reply) {
+  if (!json_is_object(value)) {
+    bo_reply_error(reply, BO_ERR_BAD_REQUEST, "field '%s' must be an object",
+                   label);
+    return false;
+  }
+  if (f->out)
+    *(json_t **)f->out = value;
+  return true;
+}
+
+/* A count of hundredths as the decimal a client would write: 1 -> "0.01",
+ * 150 -> "1.5", 10000 -> "100". */
+static void hundredths_text(int64_t v, char *out, size_t size) {
+  const char *sign = v < 0 ? "-" : "";
+  uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  unsigned frac = (unsigned)(a % 100);
+  if (frac == 0)
+    snprintf(out, size, "%s%" PRIu64, sign, a / 100);
+  else if (frac % 10 == 0)
+    snprintf(out, size, "%s%" PRIu64 ".%u", sign, a / 100, frac / 10);
+  else
+    snprintf(out, size, "%s%" PRIu64 ".%02u", sign, a / 100, frac);
+}
+
+static bool check_hundredths(json_t *value, const struct bo_field *f,
+                             const char *label, struct bo_reply *reply) {
+  if (!json_is_number(value)) {
+    bo_reply_error(reply, BO_ERR_BAD_REQUEST, "field '%s' must be a number",
+                   label);
+    return false;
+  }
+  /* In doubles: an integer up to 2^53 is exact, and so is a bound of a
+   * few digits, so the comparison is the one the client means. The
+   * 9e18 limit keeps llround() within int64_t whatever the bounds. */
+  double scaled = json_number_value(value) * 100.0;
+  if (!(scaled >= (double)f->min && scaled <= (double)f->max &&
+        fabs(scaled) < 9e18)) {
+    char lo[32], hi[32];
+    hundredths_text(f->min, lo, sizeof lo);
+    hundredths_text(f->max, hi, sizeof hi);
+    bo_reply_error(reply, BO_ERR_BAD_REQUEST,
+                   "field '%s' must be a number between %s and %s", label, lo,
+                   hi);
+    return false;
+  }
+  if (f->out)
+    *(int64_t *)f->out = (int64_t)llround(scaled);
+  return true;
+}
+
 bool bo_input_check_object(json_t *object, const char *where,
                            const struct bo_field *fields, size_t field_count,
                            struct bo_reply *reply) {
@@ -266,6 +331,15 @@ bool bo_input_check_object(json_t *object, const char *where,
       break;
     case BO_FIELD_ARRAY:
       ok = check_array(value, f, label, reply);
+      break;
+    case BO_FIELD_BOOL:
+      ok = check_bool(value, f, label, reply);
+      break;
+    case BO_FIELD_OBJECT:
+      ok = check_object(value, f, label, reply);
+      break;
+    case BO_FIELD_HUNDREDTHS:
+      ok = check_hundredths(value, f, label, reply);
       break;
     default:
       bo_reply_error(reply, BO_ERR_INTERNAL,

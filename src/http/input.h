@@ -20,6 +20,15 @@ enum bo_field_type {
                       min..max counted in characters (code points) */
   BO_FIELD_TIME,   /* out: int64_t * milliseconds; an RFC 3339 string */
   BO_FIELD_ARRAY,  /* out: json_t **, borrowed; min..max items */
+  BO_FIELD_BOOL,   /* out: bool *; true or false; min, max unused */
+  BO_FIELD_OBJECT, /* out: json_t **, borrowed, to check with
+                      bo_input_check_object(); min, max unused */
+  /* A JSON number, integer or fraction, read as a count of hundredths
+   * (1.25 -> 125), rounded half away from zero: a ratio or a factor the
+   * API takes with two decimals and stores as a whole percentage.
+   * out: int64_t *; min..max in hundredths, checked before rounding, so
+   * 0.005 is below a minimum of 1 (0.01) rather than rounded up to it. */
+  BO_FIELD_HUNDREDTHS,
 };
 
 struct bo_field {

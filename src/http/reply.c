@@ -5,6 +5,8 @@
  * which would otherwise refuse the string and leave us without an answer. */
 #include "http/reply.h"
 
+#include "http/stream.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +72,7 @@ static void repair_utf8(char *text) {
 void bo_reply_clear(struct bo_reply *reply) {
   json_decref(reply->json);
   free(reply->text);
+  bo_stream_spec_free(reply->stream);
   memset(reply, 0, sizeof *reply);
 }
 
@@ -115,6 +118,13 @@ static json_t *problem_new(const struct bo_error_info *info,
     return NULL;
   }
   return doc;
+}
+
+json_t *bo_reply_problem(enum bo_error err, const char *detail) {
+  char repaired[DETAIL_MAX];
+  snprintf(repaired, sizeof repaired, "%s", detail ? detail : "");
+  repair_utf8(repaired);
+  return problem_new(bo_error_info(err), repaired);
 }
 
 void bo_reply_error(struct bo_reply *reply, enum bo_error err,

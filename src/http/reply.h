@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+struct bo_stream_spec; /* http/stream.h: an event stream instead of a body */
+
 struct bo_reply {
   int status;   /* 0 until a handler answers */
   json_t *json; /* owned; serialised when sent */
@@ -20,6 +22,9 @@ struct bo_reply {
   /* Seconds for a Retry-After header (429), 0 for none. Set it after
    * bo_reply_error(), which empties the reply. */
   int retry_after;
+  /* Owned; set by bo_reply_stream() (http/stream.h): the answer is an
+   * endless text/event-stream rather than `json` or `text`. */
+  struct bo_stream_spec *stream;
 };
 
 /* Takes ownership of `body` (which may be NULL only on allocation failure,
@@ -38,6 +43,11 @@ void bo_reply_text(struct bo_reply *reply, int status, const char *content_type,
 
 /* Frees what the reply owns and empties it. */
 void bo_reply_clear(struct bo_reply *reply);
+
+/* The problem document bo_reply_error() answers with, as a tree, for
+ * bodies that are not replies of their own (the last event of an event
+ * stream). NULL only when memory ran out. */
+json_t *bo_reply_problem(enum bo_error err, const char *detail);
 
 /* The serialised body and its length; for a JSON reply this serialises once
  * into `text`. Returns NULL on allocation failure. */

@@ -9,6 +9,8 @@
  *    without it (it returns MHD_INVALID_SOCKET and logs "requires ITC").
  *  - ERROR_LOG, routed through our logger so MHD's complaints look like
  *    every other line.
+ *  - ALLOW_SUSPEND_RESUME, for event streams (stream_conn.c): an open
+ *    stream's connection is parked between events.
  *  - not TURBO: in 0.9.75 it skips shutdown() on close and leaves accepted
  *    sockets out of epoll until an optimistic read; both trade correctness
  *    at the edges (lingering close of a 413, slow clients) for a few
@@ -31,11 +33,27 @@
  *  - CONNECTION_MEMORY_LIMIT bounds what one connection can make us hold.
  * Each connection needs a file descriptor, so the soft descriptor limit is
  * raised to the hard one at start (a default soft limit of 1024 would
- * refuse clients long before max_connections). */
+ * refuse clients long before max_connections).
+ *
+ * Event streams (GET /api/v1/queue/stream) against these limits:
+ *  - an open stream is an open connection: it counts against
+ *    BOXOFFICE_MAX_CONNECTIONS and, from one address, against
+ *    BOXOFFICE_MAX_CONNECTIONS_PER_IP (trusted proxies exempt), so size
+ *    max_connections for the streams plus the pollers and buyers;
+ *  - the client timeout does not cut a stream that is only quiet: between
+ *    events its connection is parked, and MHD neither times out a parked
+ *    connection nor counts the parked time when it resumes it. It does cut
+ *    a stream whose client stops reading: bytes that cannot be written for
+ *    BOXOFFICE_CLIENT_TIMEOUT_SECONDS leave the connection silent that
+ *    long, and it is closed like any other.
+ * At stop, streams are ended (an end event saying so) before the wait for
+ * requests in flight, which they count among; MHD_stop_daemon() would
+ * panic on a parked connection (stream_hub.h). */
 #include "http/server.h"
 
 #include "app.h"
 #include "http/connection.h"
+#include "http/stream_hub.h"
 #include "metrics.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -78,6 +96,11 @@
 #define MHD_SAYS_LIMIT "Server reached connection limit"
 #define MHD_SAYS_ERROR "Error processing request (HTTP response code is %u"
 #define MHD_SAYS_BAD_CONTENT_LENGTH "Failed to parse `Content-Length'"
+/* A client that left while its event stream was open, found when the next
+ * event or heartbeat is written: the everyday end of a stream, which the
+ * request's own log line already records (term=error). */
+#define MHD_SAYS_STREAM_GONE "Failed to send the chunked response body"
+#define MHD_SAYS_STREAM_GONE_HTTP10 "Failed to send the response body"
 
 static bool starts_with(const char *text, const char *prefix) {
   return strncmp(text, prefix, strlen(prefix)) == 0;
@@ -136,6 +159,9 @@ mhd_logger(void *cls, const char *fmt, va_list ap) {
   }
   /* Followed by the 400 that says it all. */
   if (starts_with(fmt, MHD_SAYS_BAD_CONTENT_LENGTH))
+    return;
+  if (starts_with(fmt, MHD_SAYS_STREAM_GONE) ||
+      starts_with(fmt, MHD_SAYS_STREAM_GONE_HTTP10))
     return;
   char text[512];
   if (vsnprintf(text, sizeof text, fmt, ap) < 0)
@@ -331,8 +357,11 @@ struct bo_http_server *bo_http_start(struct bo_app *app,
     if (server->conn_limit == NULL)
       goto fail;
   }
-  unsigned int flags =
-      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  server->streams = bo_stream_hub_start();
+  if (server->streams == NULL)
+    goto fail;
+  unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+                       MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   /* With SOCK_ADDR, MHD takes the address length from this flag. */
   if (ipv6)
     flags |= MHD_USE_IPv6;
@@ -370,8 +399,10 @@ struct bo_http_server *bo_http_start(struct bo_app *app,
   return server;
 
 fail:
-  if (server)
+  if (server) {
     bo_conn_limit_destroy(server->conn_limit);
+    bo_stream_hub_free(server->streams); /* no daemon: no stream */
+  }
   free(server);
   return NULL;
 }
@@ -396,6 +427,9 @@ void bo_http_stop(struct bo_http_server *server, int grace_ms) {
    * once instead of waiting in the backlog to be reset at close. */
   if (listen_fd != MHD_INVALID_SOCKET)
     shutdown(listen_fd, SHUT_RDWR);
+  /* Streams never finish by themselves: end them, so that the wait below
+   * sees them go, and so that none is parked when the daemon stops. */
+  bo_stream_hub_close(server->streams);
   int waited = 0;
   while (atomic_load(&server->in_flight) > 0 && waited < grace_ms) {
     sleep_ms(STOP_POLL_MS);
@@ -411,6 +445,7 @@ void bo_http_stop(struct bo_http_server *server, int grace_ms) {
   if (listen_fd != MHD_INVALID_SOCKET)
     close(listen_fd);
   bo_conn_limit_destroy(server->conn_limit); /* every connection is gone */
+  bo_stream_hub_free(server->streams);       /* and with them every stream */
   bo_log_info("msg=stopped waited_ms=%d", waited);
   free(server);
 }

@@ -1,13 +1,15 @@
 /* The in-process waiting line: the embedded default's queue driver.
  *
  * Data. Every token is one 48-byte entry in a chunked slab, named by a
- * 32-bit index (memory_slab.c). Five structures point at entries:
+ * 32-bit index (memory_slab.c). Six structures point at entries:
  *  - by_token: open-addressing table, token bytes -> entry (every token
- *    still remembered: WAITING, ACTIVE, SPENT);
+ *    still remembered: PRE_QUEUED, WAITING, ACTIVE, SPENT);
  *  - by_user: open-addressing table, user id -> entry, live tokens only
- *    (WAITING, ACTIVE), so "does this user already hold a place" is one
- *    lookup and a SPENT token does not stop its user from joining again
- *    (memory_table.c);
+ *    (PRE_QUEUED, WAITING, ACTIVE), so "does this user already hold a
+ *    place" is one lookup and a SPENT token does not stop its user from
+ *    joining again (memory_table.c);
+ *  - pre: the pre-queue, PRE_QUEUED entries (joined before the on-sale) in
+ *    an unordered array (memory_prequeue.c);
  *  - line: WAITING entries in a ring indexed by sequence number, with a
  *    Fenwick tree counting who is still waiting (memory_line.c);
  *  - idle: the same WAITING entries again, in the order they were last
@@ -15,54 +17,85 @@
  *    (memory_idle.c);
  *  - deadlines: a min-heap of ACTIVE entries by expires_at and SPENT entries
  *    by the time they are forgotten (memory_heap.c).
- * Plus a 60-bucket meter of admissions out of the line (memory_meter.c).
- * One mutex guards all of it; there are no globals.
+ * Plus the line's policy (configure(); queue.h, "Lines"), a token bucket
+ * for its admit_per_minute (memory_bucket.c), a 60-bucket meter of
+ * admissions out of the line (memory_meter.c), and the draw once made: the
+ * entry ids in drawn order and its time (memory_draw.c). One mutex guards
+ * all of it; there are no globals.
  *
  * One step. Every operation that carries a time (join, status, leave,
- * admit) first runs step(now): pop every due deadline (expired ACTIVE
- * tokens are forgotten, freeing their slots; SPENT tokens older than
- * spent_keep_ms are forgotten), then forget every WAITING token last seen
- * idle_ms or more ago (it leaves a hole in the line), then move the front
- * of the line to ACTIVE while fewer than active_max are ACTIVE. So an
- * expired or abandoned token reads NOT_FOUND and its slot or place is given
- * up at the very next call, whether or not the housekeeping thread has run
- * admit() yet; and a place abandoned by the time a slot frees is dropped,
- * not admitted.
+ * admit) first runs step(now): draw the pre-queue if the on-sale has come
+ * and it is not drawn yet (before anything else, so a join made after the
+ * on-sale, which steps first, lands behind every drawn entry); pop every
+ * due deadline (expired ACTIVE tokens are forgotten, freeing their slots;
+ * SPENT tokens older than spent_keep_ms are forgotten); forget every
+ * WAITING token last seen idle_ms or more ago (it leaves a hole in the
+ * line); then move the front of the line to ACTIVE while the policy lets
+ * one more in. So an expired or abandoned token reads NOT_FOUND and its
+ * slot or place is given up at the very next call, whether or not the
+ * housekeeping thread has run admit() yet; and a place abandoned by the
+ * time a slot frees is dropped, not admitted.
+ *
+ * Who may come in. One test, may_admit(), for both ways into ACTIVE (the
+ * step, and a join when nobody waits): fewer than policy.active_max
+ * ACTIVE, not paused, fewer than admit_cap ACTIVE (when there is a cap),
+ * the pre-queue drawn (when there is one), and a credit in the bucket
+ * (when there is a rate; each admission spends one). Lowering active_max
+ * or the cap evicts nobody: they only stop admissions until enough
+ * ACTIVE tokens have left.
  *
  * Being seen. A WAITING token is seen when it is created, when its user
  * joins again, and when status() asks about it (after the step, so a token
  * already idle_ms unseen is gone, not revived). Seeing moves it to the
  * tail of the idle list. idle_ms is one constant, so the list's order is
  * also the order in which tokens fall due: the step pops from the head
- * while the head is due. ACTIVE and SPENT tokens are never in that list;
- * their end comes from the deadline heap alone. A user whose token was
+ * while the head is due. PRE_QUEUED, ACTIVE and SPENT tokens are never in
+ * that list: a pre-queue place is kept however long its holder stays away
+ * (the draw pushes every drawn entry onto the list, seen at the draw);
+ * ACTIVE and SPENT end by the deadline heap alone. A user whose token was
  * dropped holds nothing any more and joins again at the back. A clock that
  * steps back can make a place last longer than idle_ms, never shorter
  * (memory_idle.c).
  *
  * Why FIFO holds. Sequence numbers are handed out in the order joins take
- * the lock; the only way out of the line into ACTIVE is step(), which takes
- * the front (lowest sequence) each time. A rebuild of the ring renumbers
- * but keeps the order. A token that leaves from the middle (leave() or
- * idle) only leaves a hole; nobody overtakes anybody. A join goes straight
- * to ACTIVE only when the line is empty, so it overtakes no one either.
+ * the lock (or, for the pre-queue, in the draw's order, before any join
+ * made after the on-sale); the only way out of the line into ACTIVE is
+ * step(), which takes the front (lowest sequence) each time. A rebuild of
+ * the ring renumbers but keeps the order. A token that leaves from the
+ * middle (leave() or idle) only leaves a hole; nobody overtakes anybody. A
+ * join goes straight to ACTIVE only when the line is empty and no draw is
+ * pending, so it overtakes no one either. The new limits only ever stop
+ * the front from moving; they never pick who moves. (If the draw cannot
+ * get its memory, the line stays undrawn, admits nobody, and a join
+ * answers UNAVAILABLE rather than overtake the pre-queue; the next step
+ * tries again.)
  *
  * Why at most active_max are ACTIVE. `active` counts ACTIVE entries and
- * changes only under the lock: +1 in activate(), which both callers do
- * only when active < active_max, and -1 when an ACTIVE entry expires or
- * leaves. After each step, either the line is empty or active ==
- * active_max (unless memory ran out), which is the "no slot idles while
- * someone waits" half of the promise.
+ * changes only under the lock: +1 in activate(), which aborts unless
+ * may_admit() holds (so active < policy.active_max), and -1 when an ACTIVE
+ * entry expires or leaves. The other half of the promise, "no slot idles
+ * while someone waits", now holds only while none of the new limits
+ * bites: after each step the line is empty, or active >= active_max, or
+ * one of paused, the cap, an empty bucket or a pending draw stopped it
+ * (or memory ran out).
+ *
+ * Estimated wait: position over the rate measured in the last minute,
+ * from admit_per_minute or the worst case before anything is measured;
+ * memory_describe.c says how, and where it reads queue.h narrowly.
  *
  * Cost (n = entries remembered; amortised, average for hash lookups):
- *  join, status, leave: O(1) lookups + O(1) idle-list move + O(log n)
- *    position (Fenwick sum) + O(log n) per deadline that fell due, idle
- *    token dropped or token admitted meanwhile (finding an idle token is
- *    O(1), at the list's head; taking it out of the Fenwick tree is the
- *    log);
+ *  join, status, leave: O(1) lookups + O(1) idle-list or pre-queue move +
+ *    O(log n) position (Fenwick sum) + O(log n) per deadline that fell
+ *    due, idle token dropped or token admitted meanwhile (finding an idle
+ *    token is O(1), at the list's head; taking it out of the Fenwick tree
+ *    is the log);
  *  admit: O(log n) per token forgotten, dropped or admitted; O(1) when
  *    none;
- *  stats, ping: O(1). Ring and table growth is by doubling, amortised O(1).
+ *  the draw: O(p log p) for a pre-queue of p, once per line, under the
+ *    lock, inside whichever call steps first after the on-sale (two hashes
+ *    and a sort per entry; memory_draw.c, and the test prints the time);
+ *  stats, configure, ping: O(1); draw_result: O(p) copy. Ring, table and
+ *    pre-queue growth is by doubling, amortised O(1).
  *
  * Bytes per waiting token, at 1,000,000 waiting: the entry, 48 (+ at most
  * one partly used 192 KiB chunk; the idle list lives inside it); two
@@ -70,36 +103,29 @@
  * each at exactly 2^21 slots); ring and Fenwick tree, 8 per slot, 8-24.
  * About 73 bytes at 1e6 (2^20 ring slots, 2^21 table slots), at worst ~93
  * while growing; the test prints the measured figure and fails above 128.
- * Memory is not returned when the line drains, except by the ring (the
- * slab keeps its high-water mark; see memory_slab.c). */
+ * A pre-queue token costs the entry and tables too, and 4-8 in the
+ * pre-queue array instead of the ring; the draw needs 72 more per entry
+ * while it sorts, and keeps 32 per entry drawn (the ids draw_result()
+ * serves) for the life of the line. Memory is not returned when the line
+ * drains, except by the ring (the slab keeps its high-water mark; see
+ * memory_slab.c). */
 #include "queue/memory_internal.h"
 
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* Bounds that keep every product below in int64 range: position (< 2^30)
- * times active_ms (< 2^30) and times 60; 1000 * active_max (< 2^40). The
- * settings table (config.c) is stricter on both, so these never bite a
- * value it accepted. */
+/* Bounds that keep every product of the ETA (memory_describe.c) and the
+ * bucket (memory_bucket.c) in int64 range: position (< 2^30) times
+ * active_ms (< 2^30), times 60 and times a span of at most 60000 ms;
+ * 1000 * active_max (< 2^40); admit_per_minute (<= 10^9) times 60000. The
+ * settings table (config.c) is stricter, so these never bite a value it
+ * accepted; the caller of configure() validates first. */
 #define BO_MEMQ_ACTIVE_MAX_LIMIT ((int64_t)BO_MEMQ_MAX_ENTRIES)
 #define BO_MEMQ_DURATION_LIMIT_MS (INT64_C(7) * 24 * 3600 * 1000)
-
-struct bo_memq {
-  struct bo_queue queue; /* the public face; impl points back here */
-  pthread_mutex_t lock;
-  struct bo_queue_settings settings;
-  struct bo_memq_slab slab;
-  struct bo_memq_table by_token;
-  struct bo_memq_table by_user;
-  struct bo_memq_line line;
-  struct bo_memq_idle idle;
-  struct bo_memq_heap deadlines;
-  struct bo_memq_meter meter;
-  int64_t active;
-  int64_t admitted_total;
-};
+#define BO_MEMQ_ADMIT_PER_MINUTE_LIMIT INT64_C(1000000000)
 
 static struct bo_memq *bo_memq_of(struct bo_queue *queue) {
   return queue->impl;
@@ -142,15 +168,26 @@ static void bo_memq_drop_idle(struct bo_memq *q, int64_t now_ms) {
   }
 }
 
+/* The policy's test for one more ACTIVE token, the same for both ways in
+ * (see "Who may come in"). The bucket must be refilled to now. */
+static bool bo_memq_may_admit(const struct bo_memq *q) {
+  const struct bo_line_policy *p = &q->policy;
+  return q->active < p->active_max && !p->paused &&
+         (p->admit_cap < 0 || q->active < p->admit_cap) &&
+         !bo_memq_draw_pending(q) &&
+         bo_memq_bucket_ready(&q->bucket, p->admit_per_minute);
+}
+
 /* The one way into ACTIVE. Heap room must be reserved. */
 static void bo_memq_activate(struct bo_memq *q, uint32_t index,
                              int64_t now_ms) {
   struct bo_memq_entry *entry = bo_memq_at(&q->slab, index);
-  if (q->active >= q->settings.active_max)
-    abort(); /* a bug: the bound is checked by both callers */
+  if (!bo_memq_may_admit(q))
+    abort(); /* a bug: both callers ask first */
   entry->state = BO_MEMQ_ACTIVE;
   entry->u.deadline_ms = now_ms + q->settings.active_ms;
   bo_memq_heap_push(&q->deadlines, &q->slab, index);
+  bo_memq_bucket_take(&q->bucket, q->policy.admit_per_minute);
   q->active++;
   q->admitted_total++;
 }
@@ -167,64 +204,55 @@ static void bo_memq_reap(struct bo_memq *q, int64_t now_ms) {
 
 static int64_t bo_memq_admit_ready(struct bo_memq *q, int64_t now_ms) {
   int64_t admitted = 0;
-  while (q->active < q->settings.active_max && q->line.count > 0) {
+  while (q->line.count > 0 && bo_memq_may_admit(q)) {
     /* Out of memory: leave the rest waiting for the next step. */
     if (bo_memq_heap_reserve(&q->deadlines, 1) != 0)
       break;
     uint32_t index = bo_memq_line_front(&q->line);
     bo_memq_unwait(q, index);
     bo_memq_activate(q, index, now_ms);
-    /* Only admissions out of the line measure how fast the line moves. */
+    /* Only admissions out of the line measure how fast the line moves,
+     * and only from the first of them on. */
+    if (!q->admitting) {
+      q->admitting = true;
+      q->admitting_since_ms = now_ms;
+    }
     bo_memq_meter_record(&q->meter, now_ms);
     admitted++;
   }
   return admitted;
 }
 
-/* Idle entries go before admission, so a place whose holder walked away
- * is never turned into an ACTIVE slot nobody uses. */
+/* The draw goes first (see "One step"). Idle entries go before admission,
+ * so a place whose holder walked away is never turned into an ACTIVE slot
+ * nobody uses. */
 static int64_t bo_memq_step(struct bo_memq *q, int64_t now_ms) {
+  q->has_time = true;
+  q->last_now_ms = now_ms;
+  /* Out of memory: the line stays undrawn, admits nobody, and the next
+   * step tries again. */
+  if (bo_memq_draw_due(q, now_ms))
+    (void)bo_memq_draw(q, now_ms);
   bo_memq_reap(q, now_ms);
   bo_memq_drop_idle(q, now_ms);
+  if (q->policy.admit_per_minute > 0)
+    bo_memq_bucket_refill(&q->bucket, q->policy.admit_per_minute, now_ms);
   return bo_memq_admit_ready(q, now_ms);
 }
 
-static int64_t bo_memq_ceil_div(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
-}
-
-static int64_t bo_memq_eta(const struct bo_memq *q, int64_t position,
-                           int64_t now_ms) {
-  int64_t admitted = bo_memq_meter_count(&q->meter, now_ms);
-  if (admitted > 0) /* position / (admitted / 60 s), rounded up */
-    return bo_memq_ceil_div(position * BO_MEMQ_METER_SECONDS, admitted);
-  /* Nothing measured: every slot held for its full active time. */
-  int64_t worst = bo_memq_ceil_div(position * q->settings.active_ms,
-                                   1000 * q->settings.active_max);
-  return worst > 0 ? worst : 1;
-}
-
-static void bo_memq_describe(const struct bo_memq *q, uint32_t index,
-                             int64_t now_ms, struct bo_token_info *out) {
-  const struct bo_memq_entry *entry = bo_memq_at(&q->slab, index);
-  *out =
-      (struct bo_token_info){.token = entry->token, .user_id = entry->user_id};
-  switch (entry->state) {
-  case BO_MEMQ_WAITING:
-    out->state = BO_TOKEN_WAITING;
-    out->position = 1 + (int64_t)bo_memq_line_ahead(&q->line, entry);
-    out->estimated_wait_seconds = bo_memq_eta(q, out->position, now_ms);
-    break;
-  case BO_MEMQ_ACTIVE:
-    out->state = BO_TOKEN_ACTIVE;
-    out->expires_at_ms = entry->u.deadline_ms;
-    break;
-  case BO_MEMQ_SPENT:
-    out->state = BO_TOKEN_SPENT;
-    break;
-  default:
-    abort(); /* a FREE entry is in no index */
-  }
+/* Makes room everywhere a new entry may go, so nothing after it can fail
+ * half-way: 0, or -1 when memory ran out. */
+static int bo_memq_reserve_join(struct bo_memq *q, bool pre_queue) {
+  if (bo_memq_slab_reserve(&q->slab) != 0 ||
+      bo_memq_table_reserve(&q->by_token, &q->slab, 1) != 0 ||
+      bo_memq_table_reserve(&q->by_user, &q->slab, 1) != 0)
+    return -1;
+  if (pre_queue)
+    return bo_memq_prequeue_reserve(&q->pre);
+  if (bo_memq_line_reserve(&q->line, &q->slab, 1) != 0 ||
+      bo_memq_heap_reserve(&q->deadlines, 1) != 0)
+    return -1;
+  return 0;
 }
 
 static enum bo_queue_status bo_memq_join(struct bo_queue *queue,
@@ -247,12 +275,15 @@ static enum bo_queue_status bo_memq_join(struct bo_queue *queue,
     *created = 0;
     goto done;
   }
-  /* Make room everywhere first, so nothing below can fail half-way. */
-  if (bo_memq_slab_reserve(&q->slab) != 0 ||
-      bo_memq_table_reserve(&q->by_token, &q->slab, 1) != 0 ||
-      bo_memq_table_reserve(&q->by_user, &q->slab, 1) != 0 ||
-      bo_memq_line_reserve(&q->line, &q->slab) != 0 ||
-      bo_memq_heap_reserve(&q->deadlines, 1) != 0) {
+  /* The step's draw ran out of memory: a new place now would overtake
+   * the pre-queue. */
+  if (bo_memq_draw_due(q, now_ms)) {
+    status = BO_QUEUE_UNAVAILABLE;
+    goto done;
+  }
+  /* A draw pending but not due: the on-sale has not come yet. */
+  bool pre_queue = bo_memq_draw_pending(q);
+  if (bo_memq_reserve_join(q, pre_queue) != 0) {
     status = BO_QUEUE_UNAVAILABLE;
     goto done;
   }
@@ -266,14 +297,18 @@ static enum bo_queue_status bo_memq_join(struct bo_queue *queue,
   entry->user_id = user_id;
   bo_memq_table_insert(&q->by_token, &q->slab, index);
   bo_memq_table_insert(&q->by_user, &q->slab, index);
-  if (q->line.count == 0 && q->active < q->settings.active_max) {
+  if (pre_queue) {
+    entry->state = BO_MEMQ_PRE_QUEUED;
+    bo_memq_prequeue_push(&q->pre, &q->slab, index);
+  } else if (q->line.count == 0 && bo_memq_may_admit(q)) {
     bo_memq_activate(q, index, now_ms);
   } else {
     entry->state = BO_MEMQ_WAITING;
     bo_memq_line_push(&q->line, &q->slab, index);
     bo_memq_idle_push(&q->idle, &q->slab, index, now_ms);
-    /* Normally a no-op (a line means no free slot), but after a step cut
-     * short by a failed allocation this is where the slots get filled. */
+    /* Normally a no-op (a line means no admission is allowed), but after
+     * a step cut short by a failed allocation this is where the slots get
+     * filled. */
     bo_memq_admit_ready(q, now_ms);
   }
   bo_memq_describe(q, index, now_ms, out);
@@ -321,8 +356,10 @@ static enum bo_queue_status bo_memq_leave(struct bo_queue *queue,
   int was_active = entry->state == BO_MEMQ_ACTIVE;
   if (was_active)
     q->active--;
-  else
+  else if (entry->state == BO_MEMQ_WAITING)
     bo_memq_unwait(q, index);
+  else
+    bo_memq_prequeue_remove(&q->pre, &q->slab, index);
   bo_memq_table_remove(&q->by_user, &q->slab, index);
   entry->state = BO_MEMQ_SPENT;
   entry->u.deadline_ms = now_ms + q->settings.spent_keep_ms;
@@ -348,17 +385,75 @@ static enum bo_queue_status bo_memq_admit(struct bo_queue *queue,
   return BO_QUEUE_OK;
 }
 
-/* stats carries no time, so `active` is as of the latest call that did;
- * the housekeeping thread's admit() keeps that within a tick. */
+/* stats carries no time, so `active` and the last minute's admissions are
+ * as of the latest call that did; the housekeeping thread's admit() keeps
+ * that within a tick. */
 static enum bo_queue_status bo_memq_stats(struct bo_queue *queue,
                                           struct bo_queue_stats *out) {
   struct bo_memq *q = bo_memq_of(queue);
   pthread_mutex_lock(&q->lock);
-  out->waiting = q->line.count;
-  out->active = q->active;
-  out->admitted_total = q->admitted_total;
+  *out = (struct bo_queue_stats){
+      .waiting = (int64_t)q->line.count + q->pre.count,
+      .pre_queue = q->pre.count,
+      .active = q->active,
+      .admitted_total = q->admitted_total,
+      .admitted_last_minute =
+          q->has_time ? bo_memq_meter_count(&q->meter, q->last_now_ms) : 0,
+      .drawn = q->drawn.done,
+      .drawn_at_ms = q->drawn.done ? q->drawn.at_ms : 0,
+  };
   pthread_mutex_unlock(&q->lock);
   return BO_QUEUE_OK;
+}
+
+static bool bo_memq_policy_valid(const struct bo_line_policy *policy) {
+  return policy != NULL && policy->active_max >= 1 &&
+         policy->active_max <= BO_MEMQ_ACTIVE_MAX_LIMIT &&
+         policy->admit_per_minute >= 0 &&
+         policy->admit_per_minute <= BO_MEMQ_ADMIT_PER_MINUTE_LIMIT &&
+         policy->admit_cap >= -1 && policy->on_sale_at_ms >= 0;
+}
+
+/* The caller validates the policy first (its own table names the bad
+ * field); this is a guard, and leaves the policy as it was. */
+static enum bo_queue_status
+bo_memq_configure(struct bo_queue *queue, const struct bo_line_policy *policy) {
+  struct bo_memq *q = bo_memq_of(queue);
+  if (!bo_memq_policy_valid(policy))
+    return BO_QUEUE_UNAVAILABLE;
+  pthread_mutex_lock(&q->lock);
+  /* A rate switched on starts with a full bucket, as a line opens with
+   * one; a rate changed keeps its credit (clamped to the new cap). */
+  if (q->policy.admit_per_minute == 0 && policy->admit_per_minute > 0)
+    bo_memq_bucket_fill(&q->bucket);
+  q->policy = *policy;
+  pthread_mutex_unlock(&q->lock);
+  return BO_QUEUE_OK;
+}
+
+static enum bo_queue_status bo_memq_draw_result(struct bo_queue *queue,
+                                                struct bo_draw_result *out) {
+  struct bo_memq *q = bo_memq_of(queue);
+  enum bo_queue_status status = BO_QUEUE_OK;
+  *out = (struct bo_draw_result){0};
+  pthread_mutex_lock(&q->lock);
+  if (!q->drawn.done)
+    goto done;
+  if (q->drawn.count > 0) {
+    out->entry_ids = malloc((size_t)q->drawn.count * sizeof *out->entry_ids);
+    if (out->entry_ids == NULL) {
+      status = BO_QUEUE_UNAVAILABLE;
+      goto done;
+    }
+    memcpy(out->entry_ids, q->drawn.ids,
+           (size_t)q->drawn.count * sizeof *out->entry_ids);
+  }
+  out->drawn = true;
+  out->drawn_at_ms = q->drawn.at_ms;
+  out->count = q->drawn.count;
+done:
+  pthread_mutex_unlock(&q->lock);
+  return status;
 }
 
 static enum bo_queue_status bo_memq_ping(struct bo_queue *queue) {
@@ -368,6 +463,8 @@ static enum bo_queue_status bo_memq_ping(struct bo_queue *queue) {
 
 static void bo_memq_close(struct bo_queue *queue) {
   struct bo_memq *q = bo_memq_of(queue);
+  bo_memq_draw_destroy(&q->drawn);
+  bo_memq_prequeue_destroy(&q->pre);
   bo_memq_heap_destroy(&q->deadlines);
   bo_memq_line_destroy(&q->line);
   bo_memq_table_destroy(&q->by_user);
@@ -384,6 +481,8 @@ static const struct bo_queue_driver bo_memq_driver = {
     .leave = bo_memq_leave,
     .admit = bo_memq_admit,
     .stats = bo_memq_stats,
+    .configure = bo_memq_configure,
+    .draw_result = bo_memq_draw_result,
     .ping = bo_memq_ping,
     .close = bo_memq_close,
 };
@@ -425,6 +524,12 @@ struct bo_queue *bo_memq_open(const struct bo_queue_settings *settings,
     return NULL;
   }
   q->settings = *settings;
+  q->policy = (struct bo_line_policy){.active_max = settings->active_max,
+                                      .admit_per_minute = 0,
+                                      .admit_cap = -1,
+                                      .paused = false,
+                                      .on_sale_at_ms = 0};
+  bo_memq_bucket_fill(&q->bucket);
   q->slab.free_head = BO_MEMQ_NONE;
   q->by_token.key = BO_MEMQ_BY_TOKEN;
   q->by_user.key = BO_MEMQ_BY_USER;

@@ -8,6 +8,8 @@
 #include "queue/queue.h"
 #include "util/token.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,11 +23,15 @@ struct bo_queue *bo_memq_open(const struct bo_queue_settings *settings,
 #define BO_MEMQ_NONE UINT32_MAX
 #define BO_MEMQ_MAX_ENTRIES (UINT32_C(1) << 30)
 
+/* FREE -> PRE_QUEUED (joined before the on-sale) or WAITING or ACTIVE;
+ * PRE_QUEUED -> WAITING (the draw) or SPENT; WAITING -> ACTIVE or SPENT or
+ * FREE (idle); ACTIVE -> SPENT or FREE; SPENT -> FREE. */
 enum bo_memq_state {
   BO_MEMQ_FREE = 0,
   BO_MEMQ_WAITING,
   BO_MEMQ_ACTIVE,
   BO_MEMQ_SPENT,
+  BO_MEMQ_PRE_QUEUED, /* WAITING for the draw: in the pre-queue only */
 };
 
 /* One token. 48 bytes: every field is needed by some state, and what only
@@ -36,14 +42,16 @@ struct bo_memq_entry {
   union {
     struct {
       int64_t seen_ms; /* last join or status (memory_idle.c) */
-      uint32_t slot;   /* place in the line's ring (memory_line.c) */
+      uint32_t slot;   /* place in the line's ring (memory_line.c);
+                          PRE_QUEUED: place in the pre-queue */
       uint32_t prev;   /* previous entry in the idle list */
     } waiting;
     int64_t deadline_ms; /* ACTIVE: expires_at; SPENT: when it is forgotten */
   } u;
   uint32_t link; /* WAITING: next entry in the idle list;
                     ACTIVE, SPENT: index in the deadline heap;
-                    FREE: next entry on the free list */
+                    FREE: next entry on the free list;
+                    PRE_QUEUED: unused */
   uint8_t state; /* enum bo_memq_state */
 };
 
@@ -117,9 +125,10 @@ struct bo_memq_line {
   uint64_t tail;  /* next seq to hand out */
 };
 
-/* Makes room for one push: 0, or -1 (nothing changed). May renumber the
- * waiting entries and move them to new slots (order kept). */
-int bo_memq_line_reserve(struct bo_memq_line *line, struct bo_memq_slab *slab);
+/* Makes room for `extra` pushes: 0, or -1 (nothing changed). May renumber
+ * the waiting entries and move them to new slots (order kept). */
+int bo_memq_line_reserve(struct bo_memq_line *line, struct bo_memq_slab *slab,
+                         uint32_t extra);
 /* Appends a WAITING entry (sets its slot). Room must be reserved. */
 void bo_memq_line_push(struct bo_memq_line *line, struct bo_memq_slab *slab,
                        uint32_t index);
@@ -190,5 +199,105 @@ void bo_memq_meter_record(struct bo_memq_meter *meter, int64_t now_ms);
 /* Admissions in the window of BO_MEMQ_METER_SECONDS seconds ending with the
  * second of now_ms. */
 int64_t bo_memq_meter_count(const struct bo_memq_meter *meter, int64_t now_ms);
+/* Where that window starts: the first millisecond of its oldest second. */
+int64_t bo_memq_meter_window_start(int64_t now_ms);
+
+/* ---- memory_bucket.c: the admit_per_minute token bucket ----
+ * Credit is kept in 1/60000ths of an admission, so that a rate of r per
+ * minute adds exactly r units per millisecond and no rounding drifts. */
+#define BO_MEMQ_CREDIT_UNIT INT64_C(60000) /* one admission */
+
+struct bo_memq_bucket {
+  int64_t level; /* units of credit; above the cap only before a refill */
+  int64_t at_ms; /* the time `level` is as of */
+  bool started;  /* at_ms is set */
+};
+
+/* Full, whatever the rate turns out to be (a line opens with it full). */
+void bo_memq_bucket_fill(struct bo_memq_bucket *bucket);
+/* Adds the credit earned up to now_ms at admit_per_minute (> 0). */
+void bo_memq_bucket_refill(struct bo_memq_bucket *bucket,
+                           int64_t admit_per_minute, int64_t now_ms);
+/* At least one admission's credit (always, without a rate). */
+bool bo_memq_bucket_ready(const struct bo_memq_bucket *bucket,
+                          int64_t admit_per_minute);
+/* Spends one admission's credit (nothing without a rate). */
+void bo_memq_bucket_take(struct bo_memq_bucket *bucket,
+                         int64_t admit_per_minute);
+
+/* ---- memory_prequeue.c: who joined before the on-sale, unordered ----
+ * An array of entry indices; each entry keeps its place in u.waiting.slot,
+ * so one that leaves is swapped with the last, O(1). The order means
+ * nothing: the draw sorts by hash. */
+struct bo_memq_prequeue {
+  uint32_t *items;
+  uint32_t count;
+  uint32_t cap;
+};
+
+/* Makes room for one push: 0, or -1 (nothing changed). */
+int bo_memq_prequeue_reserve(struct bo_memq_prequeue *pre);
+/* Appends a PRE_QUEUED entry (sets its slot). Room must be reserved. */
+void bo_memq_prequeue_push(struct bo_memq_prequeue *pre,
+                           struct bo_memq_slab *slab, uint32_t index);
+void bo_memq_prequeue_remove(struct bo_memq_prequeue *pre,
+                             struct bo_memq_slab *slab, uint32_t index);
+void bo_memq_prequeue_destroy(struct bo_memq_prequeue *pre);
+
+/* ---- the driver's state (memory.c), guarded by `lock` ---- */
+
+/* The draw, kept as draw_result() serves it: every entry drawn, in drawn
+ * order, including those that left or went idle since. */
+struct bo_memq_drawn {
+  bool done;
+  int64_t at_ms;
+  uint32_t count;
+  uint8_t (*ids)[BO_DRAW_ID_BYTES]; /* NULL when count is 0 */
+};
+
+struct bo_memq {
+  struct bo_queue queue; /* the public face; impl points back here */
+  pthread_mutex_t lock;
+  struct bo_queue_settings settings;
+  struct bo_line_policy policy;
+  struct bo_memq_slab slab;
+  struct bo_memq_table by_token;
+  struct bo_memq_table by_user;
+  struct bo_memq_line line;
+  struct bo_memq_idle idle;
+  struct bo_memq_heap deadlines;
+  struct bo_memq_prequeue pre;
+  struct bo_memq_meter meter;
+  struct bo_memq_bucket bucket;
+  struct bo_memq_drawn drawn;
+  int64_t active;
+  int64_t admitted_total;
+  /* The latest step's time (stats() carries none); valid once has_time. */
+  bool has_time;
+  int64_t last_now_ms;
+  /* Since when the line has been admitting out of the line (its first such
+   * admission, or the draw): the ETA's measuring span starts there. Valid
+   * once admitting. */
+  bool admitting;
+  int64_t admitting_since_ms;
+};
+
+/* ---- memory_describe.c ---- */
+
+/* Fills `out` for a live or SPENT entry as of now_ms (after the step). */
+void bo_memq_describe(const struct bo_memq *q, uint32_t index, int64_t now_ms,
+                      struct bo_token_info *out);
+
+/* ---- memory_draw.c ---- */
+
+/* Whether the pre-queue must be drawn before anyone is admitted. */
+bool bo_memq_draw_pending(const struct bo_memq *q);
+/* Whether it is time for that draw. */
+bool bo_memq_draw_due(const struct bo_memq *q, int64_t now_ms);
+/* Draws the pre-queue into the line, every entry seen at now_ms: 0, or -1
+ * when memory ran out (then nothing changed; try again later). */
+int bo_memq_draw(struct bo_memq *q, int64_t now_ms);
+/* Frees what the draw keeps. */
+void bo_memq_draw_destroy(struct bo_memq_drawn *drawn);
 
 #endif

@@ -11,7 +11,8 @@
  *
  * The ring is rebuilt (entries renumbered head, head+1, ..., order kept)
  * when the span tail - head reaches the capacity, and when it is less than
- * 1/8 full. The new capacity is the power of two at least 1.5 * (count+1):
+ * 1/8 full. The new capacity is the power of two at least 1.5 * (count+1)
+ * (count + n when the draw makes room for n pushes at once):
  * after a rebuild at least a third of the ring is free, so the O(cap)
  * rebuild is paid for by the pushes (or the holes: each hole is made by one
  * leave or idle timeout) since the last one. 8 bytes per slot (ring +
@@ -44,8 +45,9 @@ static void bo_memq_line_add(struct bo_memq_line *line, uint32_t slot,
     line->tree[k] += delta;
 }
 
-static uint32_t bo_memq_line_target(uint32_t count) {
-  uint64_t want = (uint64_t)count + 1;
+/* For `need` entries (those waiting plus those about to be pushed). */
+static uint32_t bo_memq_line_target(uint64_t need) {
+  uint64_t want = need;
   want += want / 2;
   uint64_t cap = BO_MEMQ_LINE_MIN;
   while (cap < want)
@@ -92,12 +94,14 @@ static int bo_memq_line_rebuild(struct bo_memq_line *line,
   return 0;
 }
 
-int bo_memq_line_reserve(struct bo_memq_line *line, struct bo_memq_slab *slab) {
-  if (line->tail - line->head < line->cap)
+int bo_memq_line_reserve(struct bo_memq_line *line, struct bo_memq_slab *slab,
+                         uint32_t extra) {
+  if (line->tail - line->head + extra <= line->cap)
     return 0;
-  if (line->count >= BO_MEMQ_MAX_ENTRIES)
+  uint64_t need = (uint64_t)line->count + extra;
+  if (need > BO_MEMQ_MAX_ENTRIES)
     return -1;
-  return bo_memq_line_rebuild(line, slab, bo_memq_line_target(line->count));
+  return bo_memq_line_rebuild(line, slab, bo_memq_line_target(need));
 }
 
 void bo_memq_line_push(struct bo_memq_line *line, struct bo_memq_slab *slab,
@@ -125,7 +129,8 @@ void bo_memq_line_remove(struct bo_memq_line *line, struct bo_memq_slab *slab,
   /* Give memory back after a long line drained. Failure only means the
    * ring stays larger than it needs to be. */
   if (line->cap > BO_MEMQ_LINE_MIN && line->count < line->cap / 8)
-    (void)bo_memq_line_rebuild(line, slab, bo_memq_line_target(line->count));
+    (void)bo_memq_line_rebuild(line, slab,
+                               bo_memq_line_target((uint64_t)line->count + 1));
 }
 
 uint32_t bo_memq_line_front(const struct bo_memq_line *line) {

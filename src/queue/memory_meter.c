@@ -43,3 +43,7 @@ int64_t bo_memq_meter_count(const struct bo_memq_meter *meter, int64_t now_ms) {
   }
   return total;
 }
+
+int64_t bo_memq_meter_window_start(int64_t now_ms) {
+  return (bo_memq_second(now_ms) - (BO_MEMQ_METER_SECONDS - 1)) * 1000;
+}

@@ -1,12 +1,15 @@
 /* Connections of the Redis queue driver: one per thread, made on first use
  * and made again after any failure.
  *
- * Each thread finds its own struct bo_redisq_conn through a pthread key
- * owned by the pool (no globals), so a worker never waits for another's
- * round trip and hiredis's blocking API can be used as it is. The pool also
- * keeps every connection on a list, so that closing the queue frees the
- * connections of threads that are still alive; a thread that ends first
- * frees its own through the key's destructor.
+ * The pool belongs to the backend (redis.c), and every line opened on it
+ * uses it: one connection per thread however many lines there are, each
+ * line's calls naming that line's keys. Each thread finds its own struct
+ * bo_redisq_conn through a pthread key owned by the pool (no globals), so
+ * a worker never waits for another's round trip and hiredis's blocking API
+ * can be used as it is. The pool also keeps every connection on a list, so
+ * that closing the backend frees the connections of threads that are
+ * still alive; a thread that ends first frees its own through the key's
+ * destructor.
  *
  * Failing fast. Connecting waits at most BO_REDISQ_CONNECT_TIMEOUT_MS, and
  * every command at most BO_REDISQ_COMMAND_TIMEOUT_MS (SO_RCVTIMEO and
@@ -54,7 +57,9 @@
 #include <time.h>
 
 #define BO_REDISQ_SHA_LEN 40
-#define BO_REDISQ_MAX_ARGS 24
+/* Arguments an EVALSHA takes from the stack; the draw's longer lists are
+ * allocated. */
+#define BO_REDISQ_STACK_ARGS 32
 
 struct bo_redisq_conn {
   struct bo_redisq_pool *pool;
@@ -65,7 +70,7 @@ struct bo_redisq_conn {
 };
 
 static const char *const bo_redisq_script_names[BO_REDISQ_SCRIPTS] = {
-    "join", "status", "leave", "admit", "stats"};
+    "join", "status", "leave", "admit", "stats", "draw"};
 
 static int64_t bo_redisq_now_ms(void) {
   struct timespec ts;
@@ -159,16 +164,23 @@ int bo_redisq_pool_init(struct bo_redisq_pool *pool, struct bo_redisq_url *url,
   *pool = (struct bo_redisq_pool){.url = *url};
   *url = (struct bo_redisq_url){0};
   /* Lua functions cannot be shared between scripts, so the common step is
-   * put in front of each script that needs it; see docs/queue.md. */
-  const char *own[BO_REDISQ_SCRIPTS] = {
-      [BO_REDISQ_JOIN] = bo_lua_join,
-      [BO_REDISQ_STATUS] = bo_lua_status,
-      [BO_REDISQ_LEAVE] = bo_lua_leave,
-      [BO_REDISQ_ADMIT] = bo_lua_admit,
+   * put in front of each script that carries a time; stats and draw run
+   * no step and stand alone. See docs/queue.md. */
+  const struct {
+    const char *text;
+    bool stepped;
+  } scripts[BO_REDISQ_SCRIPTS] = {
+      [BO_REDISQ_JOIN] = {bo_lua_join, true},
+      [BO_REDISQ_STATUS] = {bo_lua_status, true},
+      [BO_REDISQ_LEAVE] = {bo_lua_leave, true},
+      [BO_REDISQ_ADMIT] = {bo_lua_admit, true},
+      [BO_REDISQ_STATS] = {bo_lua_stats, false},
+      [BO_REDISQ_DRAW] = {bo_lua_draw, false},
   };
   for (int i = 0; i < BO_REDISQ_SCRIPTS; i++) {
-    pool->text[i] = own[i] != NULL ? bo_redisq_concat(bo_lua_step, own[i])
-                                   : strdup(bo_lua_stats);
+    pool->text[i] = scripts[i].stepped
+                        ? bo_redisq_concat(bo_lua_step, scripts[i].text)
+                        : strdup(scripts[i].text);
     if (pool->text[i] == NULL)
       goto oom;
   }
@@ -405,28 +417,11 @@ static void bo_redisq_lost(struct bo_redisq_conn *conn) {
   bo_redisq_drop(conn);
 }
 
-static redisReply *bo_redisq_eval_on(struct bo_redisq_pool *pool,
-                                     enum bo_redisq_script script, int nkeys,
-                                     int nargs, const char *const *argv) {
-  struct bo_redisq_conn *conn = NULL;
-  if (bo_redisq_ready(pool, &conn) != 0)
-    return NULL;
-  if (nargs < nkeys || nargs + 3 > BO_REDISQ_MAX_ARGS)
-    abort(); /* a bug in the caller */
-  char numkeys[16];
-  snprintf(numkeys, sizeof numkeys, "%d", nkeys);
-  const char *args[BO_REDISQ_MAX_ARGS] = {"EVALSHA", conn->sha[script],
-                                          numkeys};
-  for (int i = 0; i < nargs; i++)
-    args[3 + i] = argv[i];
-  redisReply *reply = redisCommandArgv(conn->ctx, nargs + 3, args, NULL);
-  if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
-      strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-    freeReplyObject(reply);
-    args[0] = "EVAL";
-    args[1] = pool->text[script];
-    reply = redisCommandArgv(conn->ctx, nargs + 3, args, NULL);
-  }
+/* A reply from Redis, or NULL (logged) when there was none or it was an
+ * error; `what` names the call in the log. */
+static redisReply *bo_redisq_checked(struct bo_redisq_pool *pool,
+                                     struct bo_redisq_conn *conn,
+                                     redisReply *reply, const char *what) {
   if (reply == NULL) {
     if (bo_redisq_timed_out(errno))
       bo_redisq_unresponsive(pool);
@@ -436,9 +431,9 @@ static redisReply *bo_redisq_eval_on(struct bo_redisq_pool *pool,
   if (reply->type == REDIS_REPLY_ERROR) {
     /* A state Redis is in (LOADING, BUSY, OOM under maxmemory, READONLY
      * after a failover) or a bug in a script: either way not an answer. */
-    bo_log_error("msg=\"redis queue script failed\" script=%s "
+    bo_log_error("msg=\"redis queue call failed\" call=%s "
                  "reason=\"%.200s\"",
-                 bo_redisq_script_names[script], reply->str);
+                 what, reply->str);
     /* READONLY: this connection reaches a replica now; a new one may
      * reach the new primary. */
     if (strncmp(reply->str, "READONLY", 8) == 0)
@@ -449,6 +444,43 @@ static redisReply *bo_redisq_eval_on(struct bo_redisq_pool *pool,
   return reply;
 }
 
+static redisReply *bo_redisq_eval_on(struct bo_redisq_pool *pool,
+                                     enum bo_redisq_script script, int nkeys,
+                                     int nargs, const char *const *argv) {
+  if (nargs < nkeys)
+    abort(); /* a bug in the caller */
+  struct bo_redisq_conn *conn = NULL;
+  if (bo_redisq_ready(pool, &conn) != 0)
+    return NULL;
+  const char *stack[BO_REDISQ_STACK_ARGS];
+  const char **args = stack;
+  if (nargs + 3 > BO_REDISQ_STACK_ARGS) {
+    args = malloc(((size_t)nargs + 3) * sizeof *args);
+    if (args == NULL)
+      return NULL;
+  }
+  char numkeys[16];
+  snprintf(numkeys, sizeof numkeys, "%d", nkeys);
+  args[0] = "EVALSHA";
+  args[1] = conn->sha[script];
+  args[2] = numkeys;
+  for (int i = 0; i < nargs; i++)
+    args[3 + i] = argv[i];
+  redisReply *reply = redisCommandArgv(conn->ctx, nargs + 3, args, NULL);
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+      strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+    freeReplyObject(reply);
+    args[0] = "EVAL";
+    args[1] = pool->text[script];
+    reply = redisCommandArgv(conn->ctx, nargs + 3, args, NULL);
+  }
+  /* Checked first: it reads errno, which free() may not keep. */
+  reply = bo_redisq_checked(pool, conn, reply, bo_redisq_script_names[script]);
+  if (args != stack)
+    free(args);
+  return reply;
+}
+
 redisReply *bo_redisq_eval(struct bo_redisq_pool *pool,
                            enum bo_redisq_script script, int nkeys, int nargs,
                            const char *const *argv) {
@@ -456,6 +488,27 @@ redisReply *bo_redisq_eval(struct bo_redisq_pool *pool,
   if (!bo_redisq_admit(pool, &probe))
     return NULL;
   redisReply *reply = bo_redisq_eval_on(pool, script, nkeys, nargs, argv);
+  bo_redisq_done(pool, probe);
+  return reply;
+}
+
+static redisReply *bo_redisq_command_on(struct bo_redisq_pool *pool, int argc,
+                                        const char *const *argv) {
+  struct bo_redisq_conn *conn = NULL;
+  if (bo_redisq_ready(pool, &conn) != 0)
+    return NULL;
+  /* hiredis 0.14 declares argv without the inner const; it only reads. */
+  redisReply *reply =
+      redisCommandArgv(conn->ctx, argc, (const char **)argv, NULL);
+  return bo_redisq_checked(pool, conn, reply, argv[0]);
+}
+
+redisReply *bo_redisq_command(struct bo_redisq_pool *pool, int argc,
+                              const char *const *argv) {
+  int64_t probe;
+  if (!bo_redisq_admit(pool, &probe))
+    return NULL;
+  redisReply *reply = bo_redisq_command_on(pool, argc, argv);
   bo_redisq_done(pool, probe);
   return reply;
 }

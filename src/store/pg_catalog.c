@@ -1,4 +1,5 @@
-/* Concerts, schedules and seats, and the race for a seat (seat_hold). */
+/* Concerts, schedules and seats, the race for a seat (seat_hold), and how
+ * many seats a concert has left (concert_inventory). */
 #include "store/pg_internal.h"
 
 enum bo_store_status bo_pg_concert_insert(struct bo_store_tx *tx,
@@ -237,4 +238,22 @@ enum bo_store_status bo_pg_seat_release(struct bo_store_tx *tx, int64_t seat_id,
 enum bo_store_status bo_pg_seat_sell(struct bo_store_tx *tx, int64_t seat_id,
                                      int64_t now_ms) {
   return seat_from_held(tx, BO_PG_SEAT_SELL, seat_id, now_ms);
+}
+
+enum bo_store_status bo_pg_concert_inventory(struct bo_store_tx *tx,
+                                             int64_t concert_id, int64_t now_ms,
+                                             struct bo_inventory *out) {
+  struct bo_pg_params p = {0};
+  PGresult *res = NULL;
+  bo_pg_param_int(&p, concert_id);
+  bo_pg_param_int(&p, now_ms);
+  /* Always one row (an aggregate), zeros when no seat matched. */
+  enum bo_store_status status =
+      bo_pg_row(bo_pg_tx(tx)->conn, BO_PG_CONCERT_INVENTORY, &p, &res);
+  if (status == BO_STORE_OK)
+    *out = (struct bo_inventory){.available = bo_pg_int64(res, 0, 0),
+                                 .held = bo_pg_int64(res, 0, 1),
+                                 .sold = bo_pg_int64(res, 0, 2)};
+  PQclear(res);
+  return status;
 }

@@ -32,6 +32,7 @@ const struct bo_store_driver bo_pg_driver = {
     .seat_hold = bo_pg_seat_hold,
     .seat_release = bo_pg_seat_release,
     .seat_sell = bo_pg_seat_sell,
+    .concert_inventory = bo_pg_concert_inventory,
 
     .reservation_insert = bo_pg_reservation_insert,
     .reservation_get = bo_pg_reservation_get,
@@ -40,5 +41,11 @@ const struct bo_store_driver bo_pg_driver = {
     .reservation_expire_seat = bo_pg_reservation_expire_seat,
     .payment_insert = bo_pg_payment_insert,
     .payment_get = bo_pg_payment_get,
+
+    .line_insert = bo_pg_line_insert,
+    .line_get = bo_pg_line_get,
+    .line_update = bo_pg_line_update,
+    .line_list = bo_pg_line_list,
+
     .holds_release_expired = bo_pg_holds_release_expired,
 };

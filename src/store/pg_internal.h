@@ -61,6 +61,13 @@ enum bo_pg_stmt_id {
   BO_PG_PAYMENT_GET,
   BO_PG_HOLDS_EXPIRE_RESERVATIONS,
   BO_PG_HOLDS_RELEASE_SEATS,
+  BO_PG_CONCERT_INVENTORY,
+  BO_PG_LINE_INSERT,
+  BO_PG_LINE_EXISTS,
+  BO_PG_LINE_GET,
+  BO_PG_LINE_LIST,
+  BO_PG_LINE_UPDATE,
+  BO_PG_LINE_UPSERT_GLOBAL,
   BO_PG_STMT__COUNT
 };
 
@@ -346,6 +353,21 @@ enum bo_store_status bo_pg_payment_insert(struct bo_store_tx *tx,
 enum bo_store_status bo_pg_payment_get(struct bo_store_tx *tx,
                                        int64_t payment_id,
                                        struct bo_payment *out);
+enum bo_store_status bo_pg_concert_inventory(struct bo_store_tx *tx,
+                                             int64_t concert_id, int64_t now_ms,
+                                             struct bo_inventory *out);
+
+enum bo_store_status bo_pg_line_insert(struct bo_store_tx *tx,
+                                       const struct bo_line_row *row,
+                                       int64_t now_ms);
+enum bo_store_status bo_pg_line_get(struct bo_store_tx *tx, int64_t line_id,
+                                    struct bo_line_row *out);
+enum bo_store_status bo_pg_line_update(struct bo_store_tx *tx, int64_t line_id,
+                                       const struct bo_line_change *change,
+                                       int64_t now_ms);
+enum bo_store_status bo_pg_line_list(struct bo_store_tx *tx,
+                                     struct bo_line_row_list *out);
+
 enum bo_store_status bo_pg_holds_release_expired(struct bo_store_tx *tx,
                                                  int64_t now_ms, int limit,
                                                  int *released);

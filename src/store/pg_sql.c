@@ -37,6 +37,14 @@
   "(c.seat_status = 'AVAILABLE' "                                              \
   "OR (c.seat_status = 'HELD' AND c.hold_expire_dt <= bo_time($2)))"
 
+/* The read columns of a queue_line row (pg_lines.c read_line): a NULL
+ * on_sale_at (no pre-queue) reads 0, the boolean 1 or 0, the seed as 64 hex
+ * digits (whatever the session's bytea_output). */
+#define BO_PG_LINE_COLUMNS                                                     \
+  "line_id, active_max, admit_per_minute, coalesce(bo_ms(on_sale_at), 0), "    \
+  "inventory_factor_pct, paused::integer, encode(seed, 'hex'), "               \
+  "bo_ms(created_at) "
+
 /* A seat map's row (pg_catalog.c read_seat): status as of $2, and when a
  * live hold runs out (0 for no live hold). For `concert_seat c`. */
 #define BO_PG_SEAT_ROW_AT_2                                                    \
@@ -299,4 +307,60 @@ const char *const bo_pg_sql[BO_PG_STMT__COUNT] = {
         "hold_user_id = NULL, hold_expire_dt = NULL, updated_at = bo_time($1) "
         "FROM due WHERE c.seat_id = due.seat_id AND c.seat_status = 'HELD' "
         "AND c.hold_expire_dt <= bo_time($1)",
+
+    /* 1 concert, 2 now. The three counts in one pass over the seats of the
+     * concert's future dates: the dates by concert_schedule_by_concert, their
+     * seats by the (schedule, seat number) key. Without GROUP BY an
+     * aggregate always yields its one row, zeros for no such concert. */
+    [BO_PG_CONCERT_INVENTORY] =
+        "SELECT count(*) FILTER (WHERE " BO_PG_SEAT_FREE_AT_2 "), "
+        "count(*) FILTER (WHERE c.seat_status = 'HELD' "
+        "AND c.hold_expire_dt > bo_time($2)), "
+        "count(*) FILTER (WHERE c.seat_status = 'SOLD') "
+        "FROM concert_schedule s JOIN concert_seat c "
+        "ON c.concert_schedule_id = s.concert_schedule_id "
+        "WHERE s.concert_id = $1::bigint AND s.concert_dt > bo_time($2)",
+
+    /* 1 line, 2 active max, 3 admit per minute, 4 on sale at (0: none),
+     * 5 inventory factor, 6 paused (1 or 0), 7 seed (hex), 8 now. No row
+     * back: the line exists (CONFLICT) or, for a concert line, the concert
+     * does not (NOT_FOUND); LINE_EXISTS tells which. */
+    [BO_PG_LINE_INSERT] =
+        "INSERT INTO queue_line (line_id, active_max, admit_per_minute, "
+        "on_sale_at, inventory_factor_pct, paused, seed, created_at, "
+        "updated_at) "
+        "SELECT $1::bigint, $2::bigint, $3::bigint, "
+        "bo_time(NULLIF($4::bigint, 0)), $5::integer, $6::boolean, "
+        "decode($7::text, 'hex'), bo_time($8), bo_time($8) "
+        "WHERE $1::bigint = 0 "
+        "OR EXISTS (SELECT 1 FROM concert WHERE concert_id = $1::bigint) "
+        "ON CONFLICT DO NOTHING RETURNING 1",
+    /* 1 line */
+    [BO_PG_LINE_EXISTS] = "SELECT 1 FROM queue_line WHERE line_id = $1::bigint",
+    [BO_PG_LINE_GET] = "SELECT " BO_PG_LINE_COLUMNS
+                       "FROM queue_line WHERE line_id = $1::bigint",
+    [BO_PG_LINE_LIST] =
+        "SELECT " BO_PG_LINE_COLUMNS "FROM queue_line ORDER BY line_id",
+    /* 1 line, 2 active max, 3 admit per minute, 4 inventory factor,
+     * 5 paused (1 or 0), 6 now: the settings an operator may change. */
+    [BO_PG_LINE_UPDATE] =
+        "UPDATE queue_line SET active_max = $2::bigint, "
+        "admit_per_minute = $3::bigint, inventory_factor_pct = $4::integer, "
+        "paused = $5::boolean, updated_at = bo_time($6) "
+        "WHERE line_id = $1::bigint",
+    /* The same parameters, line 0 only: the global line's row is made by
+     * its first change (a zero seed, no on-sale), in one statement, so two
+     * first changes at once do not both insert it: the second waits for the
+     * first's commit and then updates its row. */
+    [BO_PG_LINE_UPSERT_GLOBAL] =
+        "INSERT INTO queue_line (line_id, active_max, admit_per_minute, "
+        "inventory_factor_pct, paused, seed, created_at, updated_at) "
+        "VALUES ($1::bigint, $2::bigint, $3::bigint, $4::integer, "
+        "$5::boolean, decode(repeat('00', 32), 'hex'), bo_time($6), "
+        "bo_time($6)) "
+        "ON CONFLICT (line_id) DO UPDATE SET "
+        "active_max = EXCLUDED.active_max, "
+        "admit_per_minute = EXCLUDED.admit_per_minute, "
+        "inventory_factor_pct = EXCLUDED.inventory_factor_pct, "
+        "paused = EXCLUDED.paused, updated_at = EXCLUDED.updated_at",
 };

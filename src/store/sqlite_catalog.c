@@ -1,4 +1,5 @@
-/* Concerts, schedules and seats, and the race for a seat (seat_hold). */
+/* Concerts, schedules and seats, the race for a seat (seat_hold), and how
+ * many seats a concert has left (concert_inventory). */
 #include "store/sqlite_internal.h"
 
 enum bo_store_status bo_sqlite_concert_insert(struct bo_store_tx *tx,
@@ -306,4 +307,27 @@ enum bo_store_status bo_sqlite_seat_release(struct bo_store_tx *tx,
 enum bo_store_status bo_sqlite_seat_sell(struct bo_store_tx *tx,
                                          int64_t seat_id, int64_t now_ms) {
   return seat_from_held(tx, BO_SQLITE_SEAT_SELL, seat_id, now_ms);
+}
+
+enum bo_store_status bo_sqlite_concert_inventory(struct bo_store_tx *tx,
+                                                 int64_t concert_id,
+                                                 int64_t now_ms,
+                                                 struct bo_inventory *out) {
+  struct bo_sqlite_conn *conn = bo_sqlite_tx(tx)->conn;
+  sqlite3_stmt *stmt = NULL;
+  enum bo_store_status status =
+      bo_sqlite_stmt(conn, BO_SQLITE_CONCERT_INVENTORY, &stmt);
+  if (status != BO_STORE_OK)
+    goto done;
+  sqlite3_bind_int64(stmt, 1, concert_id);
+  sqlite3_bind_int64(stmt, 2, now_ms);
+  /* Always one row (an aggregate), zeros when no seat matched. */
+  status = bo_sqlite_step_row(conn, stmt);
+  if (status == BO_STORE_OK)
+    *out = (struct bo_inventory){.available = sqlite3_column_int64(stmt, 0),
+                                 .held = sqlite3_column_int64(stmt, 1),
+                                 .sold = sqlite3_column_int64(stmt, 2)};
+done:
+  bo_sqlite_reset(stmt);
+  return status;
 }

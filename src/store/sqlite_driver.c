@@ -32,6 +32,7 @@ const struct bo_store_driver bo_sqlite_driver = {
     .seat_hold = bo_sqlite_seat_hold,
     .seat_release = bo_sqlite_seat_release,
     .seat_sell = bo_sqlite_seat_sell,
+    .concert_inventory = bo_sqlite_concert_inventory,
 
     .reservation_insert = bo_sqlite_reservation_insert,
     .reservation_get = bo_sqlite_reservation_get,
@@ -40,5 +41,11 @@ const struct bo_store_driver bo_sqlite_driver = {
     .reservation_expire_seat = bo_sqlite_reservation_expire_seat,
     .payment_insert = bo_sqlite_payment_insert,
     .payment_get = bo_sqlite_payment_get,
+
+    .line_insert = bo_sqlite_line_insert,
+    .line_get = bo_sqlite_line_get,
+    .line_update = bo_sqlite_line_update,
+    .line_list = bo_sqlite_line_list,
+
     .holds_release_expired = bo_sqlite_holds_release_expired,
 };

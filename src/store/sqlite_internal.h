@@ -59,6 +59,12 @@ enum bo_sqlite_stmt_id {
   BO_SQLITE_PAYMENT_GET,
   BO_SQLITE_HOLDS_EXPIRE_RESERVATIONS,
   BO_SQLITE_HOLDS_RELEASE_SEATS,
+  BO_SQLITE_CONCERT_INVENTORY,
+  BO_SQLITE_LINE_INSERT,
+  BO_SQLITE_LINE_GET,
+  BO_SQLITE_LINE_LIST,
+  BO_SQLITE_LINE_UPDATE,
+  BO_SQLITE_LINE_UPSERT_GLOBAL,
   BO_SQLITE_STMT__COUNT
 };
 
@@ -287,6 +293,23 @@ enum bo_store_status bo_sqlite_payment_insert(struct bo_store_tx *tx,
 enum bo_store_status bo_sqlite_payment_get(struct bo_store_tx *tx,
                                            int64_t payment_id,
                                            struct bo_payment *out);
+enum bo_store_status bo_sqlite_concert_inventory(struct bo_store_tx *tx,
+                                                 int64_t concert_id,
+                                                 int64_t now_ms,
+                                                 struct bo_inventory *out);
+
+enum bo_store_status bo_sqlite_line_insert(struct bo_store_tx *tx,
+                                           const struct bo_line_row *row,
+                                           int64_t now_ms);
+enum bo_store_status bo_sqlite_line_get(struct bo_store_tx *tx, int64_t line_id,
+                                        struct bo_line_row *out);
+enum bo_store_status bo_sqlite_line_update(struct bo_store_tx *tx,
+                                           int64_t line_id,
+                                           const struct bo_line_change *change,
+                                           int64_t now_ms);
+enum bo_store_status bo_sqlite_line_list(struct bo_store_tx *tx,
+                                         struct bo_line_row_list *out);
+
 enum bo_store_status bo_sqlite_holds_release_expired(struct bo_store_tx *tx,
                                                      int64_t now_ms, int limit,
                                                      int *released);

@@ -9,6 +9,17 @@
  * waiting for housekeeping. */
 #include "store/sqlite_internal.h"
 
+/* A seat free at ?2: AVAILABLE, or HELD by a hold that ran out. */
+#define BO_SQLITE_SEAT_FREE_AT_2                                               \
+  "(c.seat_status = 'AVAILABLE' "                                              \
+  "OR (c.seat_status = 'HELD' AND c.hold_expire_dt <= ?2))"
+
+/* The read columns of a queue_line row (sqlite_lines.c read_line); a NULL
+ * on_sale_at (no pre-queue) reads 0, as the store interface says it. */
+#define BO_SQLITE_LINE_COLUMNS                                                 \
+  "line_id, active_max, admit_per_minute, coalesce(on_sale_at, 0), "           \
+  "inventory_factor_pct, paused, seed, created_at "
+
 /* A seat map's row (sqlite_catalog.c read_seat): status as of ?2, and when
  * a live hold runs out (0 for no live hold). For `concert_seat c`. */
 #define BO_SQLITE_SEAT_ROW_AT_2                                                \
@@ -113,8 +124,7 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
         "s.total_seat, count(c.seat_id) FROM concert_schedule s "
         "LEFT JOIN concert_seat c "
         "ON c.concert_schedule_id = s.concert_schedule_id "
-        "AND (c.seat_status = 'AVAILABLE' "
-        "OR (c.seat_status = 'HELD' AND c.hold_expire_dt <= ?2)) "
+        "AND " BO_SQLITE_SEAT_FREE_AT_2 " "
         "WHERE s.concert_schedule_id = ?1 GROUP BY s.concert_schedule_id",
     /* 1 concert, 2 now. The inner join drops schedules with no free seat. */
     [BO_SQLITE_SCHEDULE_LIST_BOOKABLE] =
@@ -122,8 +132,7 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
         "s.total_seat, count(c.seat_id) FROM concert_schedule s "
         "JOIN concert_seat c "
         "ON c.concert_schedule_id = s.concert_schedule_id "
-        "AND (c.seat_status = 'AVAILABLE' "
-        "OR (c.seat_status = 'HELD' AND c.hold_expire_dt <= ?2)) "
+        "AND " BO_SQLITE_SEAT_FREE_AT_2 " "
         "WHERE s.concert_id = ?1 AND s.concert_dt > ?2 "
         "GROUP BY s.concert_schedule_id "
         "ORDER BY s.concert_dt, s.concert_schedule_id",
@@ -238,4 +247,49 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
         "WHERE seat_id IN (SELECT seat_id FROM concert_seat "
         "WHERE seat_status = 'HELD' AND hold_expire_dt <= ?1 "
         "ORDER BY hold_expire_dt LIMIT ?2)",
+
+    /* 1 concert, 2 now. The three counts in one pass over the seats of the
+     * concert's future dates: the dates by concert_schedule_by_concert, their
+     * seats by the (schedule, seat number) key. Without GROUP BY an
+     * aggregate always yields its one row, zeros for no such concert. */
+    [BO_SQLITE_CONCERT_INVENTORY] =
+        "SELECT count(*) FILTER (WHERE " BO_SQLITE_SEAT_FREE_AT_2 "), "
+        "count(*) FILTER (WHERE c.seat_status = 'HELD' "
+        "AND c.hold_expire_dt > ?2), "
+        "count(*) FILTER (WHERE c.seat_status = 'SOLD') "
+        "FROM concert_schedule s JOIN concert_seat c "
+        "ON c.concert_schedule_id = s.concert_schedule_id "
+        "WHERE s.concert_id = ?1 AND s.concert_dt > ?2",
+
+    /* 1 line, 2 active max, 3 admit per minute, 4 on sale at (0: none),
+     * 5 inventory factor, 6 paused, 7 seed, 8 now. The primary key refuses
+     * a second row of the line (CONFLICT), the foreign key a concert line
+     * of no concert (NOT_FOUND). */
+    [BO_SQLITE_LINE_INSERT] =
+        "INSERT INTO queue_line (line_id, active_max, admit_per_minute, "
+        "on_sale_at, inventory_factor_pct, paused, seed, created_at, "
+        "updated_at) VALUES (?1, ?2, ?3, NULLIF(?4, 0), ?5, ?6, ?7, ?8, ?8)",
+    /* 1 line */
+    [BO_SQLITE_LINE_GET] =
+        "SELECT " BO_SQLITE_LINE_COLUMNS "FROM queue_line WHERE line_id = ?1",
+    [BO_SQLITE_LINE_LIST] =
+        "SELECT " BO_SQLITE_LINE_COLUMNS "FROM queue_line ORDER BY line_id",
+    /* 1 line, 2 active max, 3 admit per minute, 4 inventory factor,
+     * 5 paused, 6 now: the settings an operator may change. */
+    [BO_SQLITE_LINE_UPDATE] =
+        "UPDATE queue_line SET active_max = ?2, admit_per_minute = ?3, "
+        "inventory_factor_pct = ?4, paused = ?5, updated_at = ?6 "
+        "WHERE line_id = ?1",
+    /* The same parameters, line 0 only: the global line's row is made by
+     * its first change (a zero seed, no on-sale), in one statement, so two
+     * first changes cannot both try to insert it. */
+    [BO_SQLITE_LINE_UPSERT_GLOBAL] =
+        "INSERT INTO queue_line (line_id, active_max, admit_per_minute, "
+        "inventory_factor_pct, paused, seed, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, zeroblob(32), ?6, ?6) "
+        "ON CONFLICT (line_id) DO UPDATE SET "
+        "active_max = excluded.active_max, "
+        "admit_per_minute = excluded.admit_per_minute, "
+        "inventory_factor_pct = excluded.inventory_factor_pct, "
+        "paused = excluded.paused, updated_at = excluded.updated_at",
 };

@@ -157,6 +157,41 @@ BO_STORE_LIST(bo_point_history_list, struct bo_point_history);
 
 /* ---- the driver --------------------------------------------------------- */
 
+/* A waiting line's stored settings (table queue_line). Line 0 is the
+ * global line, whose row exists only once an operator changed it; line L
+ * is concert L's own line, created with the concert. */
+#define BO_LINE_SEED_BYTES 32
+
+struct bo_line_row {
+  int64_t line_id;
+  int64_t active_max;       /* 0: the process's BOXOFFICE_ACTIVE_MAX */
+  int64_t admit_per_minute; /* 0: no rate limit */
+  int64_t on_sale_at_ms;    /* 0: no pre-queue */
+  /* Seats left times this / 100 is how many may be ACTIVE at once; 0: no
+   * inventory cap (the global line). */
+  int32_t inventory_factor_pct;
+  bool paused;
+  uint8_t seed[BO_LINE_SEED_BYTES]; /* secret until the draw */
+  int64_t created_at_ms;
+};
+
+/* The live settings an operator may change. */
+struct bo_line_change {
+  int64_t active_max;
+  int64_t admit_per_minute;
+  int32_t inventory_factor_pct;
+  bool paused;
+};
+
+/* A concert's seats over its schedules that start after `now`. */
+struct bo_inventory {
+  int64_t available; /* neither sold nor held by a live hold */
+  int64_t held;      /* held by a live hold */
+  int64_t sold;
+};
+
+BO_STORE_LIST(bo_line_row_list, struct bo_line_row);
+
 struct bo_store;    /* one per process: the driver plus its settings */
 struct bo_store_tx; /* a transaction on the calling thread's connection */
 
@@ -309,6 +344,27 @@ struct bo_store_driver {
   enum bo_store_status (*payment_get)(struct bo_store_tx *tx,
                                       int64_t payment_id,
                                       struct bo_payment *out);
+
+  /* waiting lines (queue_line). CONFLICT if the line exists. */
+  enum bo_store_status (*line_insert)(struct bo_store_tx *tx,
+                                      const struct bo_line_row *row,
+                                      int64_t now_ms);
+  enum bo_store_status (*line_get)(struct bo_store_tx *tx, int64_t line_id,
+                                   struct bo_line_row *out);
+  /* Writes the live settings. Line 0's row is created by its first change
+   * (seed zero, no on-sale); for any other line NOT_FOUND if absent. */
+  enum bo_store_status (*line_update)(struct bo_store_tx *tx, int64_t line_id,
+                                      const struct bo_line_change *change,
+                                      int64_t now_ms);
+  /* Every line's row, by line id. */
+  enum bo_store_status (*line_list)(struct bo_store_tx *tx,
+                                    struct bo_line_row_list *out);
+  /* Counts over the concert's seats in schedules starting after now_ms,
+   * statuses as of now_ms (a run-out hold counts as available). All zero
+   * for a concert with no such schedule, or no such concert. */
+  enum bo_store_status (*concert_inventory)(struct bo_store_tx *tx,
+                                            int64_t concert_id, int64_t now_ms,
+                                            struct bo_inventory *out);
 
   /* housekeeping: writes EXPIRED on run-out holds and frees their seats, at
    * most `limit` of each per call. */

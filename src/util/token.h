@@ -24,6 +24,19 @@ void bo_token_encode(const struct bo_token *token,
  * character outside the base64url alphabet. No lookup happens for those. */
 bool bo_token_decode(const char *text, struct bo_token *out);
 
+/* A token as it travels: the plain 22 characters for the global line (as
+ * before lines existed), "<line id>.<22 characters>" for a concert's line,
+ * so a request names its line without a lookup. The line id is not a
+ * secret: changing it names a line where the random part is unknown. */
+#define BO_SCOPED_TOKEN_TEXT_MAX (19 + 1 + BO_TOKEN_TEXT_LEN)
+
+void bo_token_encode_scoped(int64_t line_id, const struct bo_token *token,
+                            char out[BO_SCOPED_TOKEN_TEXT_MAX + 1]);
+/* False for anything else, including a line id of 0 written out, leading
+ * zeros or a sign: one token has one text. */
+bool bo_token_decode_scoped(const char *text, int64_t *line_id,
+                            struct bo_token *out);
+
 /* Constant time, so a timing probe learns nothing about stored tokens. */
 bool bo_token_equal(const struct bo_token *a, const struct bo_token *b);
 

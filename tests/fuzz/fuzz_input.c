@@ -26,6 +26,7 @@ struct outputs {
   int64_t ints[FIELDS_MAX];
   const char *strings[FIELDS_MAX];
   json_t *arrays[FIELDS_MAX];
+  bool bools[FIELDS_MAX];
   bool present[FIELDS_MAX];
 };
 
@@ -82,13 +83,18 @@ static void bind(const struct spec *spec, struct bo_field *fields,
     switch (fields[i].type) {
     case BO_FIELD_INT:
     case BO_FIELD_TIME:
+    case BO_FIELD_HUNDREDTHS:
       fields[i].out = &o->ints[i];
       break;
     case BO_FIELD_STRING:
       fields[i].out = &o->strings[i];
       break;
     case BO_FIELD_ARRAY:
+    case BO_FIELD_OBJECT:
       fields[i].out = &o->arrays[i];
+      break;
+    case BO_FIELD_BOOL:
+      fields[i].out = &o->bools[i];
       break;
     }
   }
@@ -149,6 +155,24 @@ static void check_accepted(json_t *object, const struct bo_field *fields,
       if (o->arrays[i] != v || n < f->min || n > f->max)
         fuzz_fail("array field %s accepted with %lld items", f->name,
                   (long long)n);
+      break;
+    }
+    case BO_FIELD_OBJECT:
+      if (o->arrays[i] != v || !json_is_object(v))
+        fuzz_fail("object field %s accepted as another type", f->name);
+      break;
+    case BO_FIELD_BOOL:
+      if (!json_is_boolean(v) || o->bools[i] != json_is_true(v))
+        fuzz_fail("bool field %s accepted as %d", f->name, o->bools[i]);
+      break;
+    case BO_FIELD_HUNDREDTHS: {
+      double scaled = json_is_number(v) ? json_number_value(v) * 100.0 : -1e300;
+      if (o->ints[i] < f->min || o->ints[i] > f->max ||
+          scaled < (double)f->min || scaled > (double)f->max ||
+          (double)o->ints[i] - scaled > 0.5 ||
+          scaled - (double)o->ints[i] > 0.5)
+        fuzz_fail("hundredths field %s accepted as %lld", f->name,
+                  (long long)o->ints[i]);
       break;
     }
     }

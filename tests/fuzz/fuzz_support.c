@@ -4,6 +4,7 @@
 #include "booking/admission.h"
 #include "booking/catalog.h"
 #include "booking/holds.h"
+#include "booking/lines.h"
 #include "booking/payments.h"
 #include "booking/points.h"
 #include "booking/users.h"
@@ -85,7 +86,8 @@ static int64_t add_user(struct fuzz_app *fx, const char *name, int64_t points) {
 static struct bo_token_info issue(struct fuzz_app *fx, int64_t user_id) {
   struct bo_token_info info;
   bool created;
-  must(bo_admission_issue(&fx->app, user_id, &info, &created), "issue token");
+  must(bo_admission_issue(&fx->app, user_id, 0, &info, &created),
+       "issue token");
   return info;
 }
 
@@ -124,7 +126,8 @@ static void add_fixtures(struct fuzz_app *fx) {
       {.starts_at_ms = fx->now_ms + 2 * DAY_MS, .seat_count = 3, .price = 0},
   };
   int64_t concert_id;
-  must(bo_catalog_create_concert(&fx->app, "Fuzz Symphony", s, 3, &concert_id),
+  must(bo_catalog_create_concert(&fx->app, "Fuzz Symphony", s, 3, NULL,
+                                 &concert_id),
        "create concert");
 
   hold(fx, fx->user_ids[1], s[0].schedule_id, 1);
@@ -187,9 +190,10 @@ static void build(struct fuzz_app *fx) {
                                  .active_ms = s->active_seconds * 1000,
                                  .idle_ms = s->idle_seconds * 1000,
                                  .spent_keep_ms = s->active_seconds * 1000};
-  fx->app.queue = bo_queue_open(s->queue_url, &qs, error, sizeof error);
-  if (!fx->app.queue)
-    fuzz_fail("queue: %s", error);
+  fx->app.lines = bo_lines_open(&fx->app, &qs, error, sizeof error);
+  if (!fx->app.lines)
+    fuzz_fail("lines: %s", error);
+  fx->app.queue = bo_lines_global(fx->app.lines);
   fx->app.metrics = bo_metrics_create(fx->route_names, bo_api_route_count);
   if (!fx->app.metrics)
     fuzz_fail("metrics");
@@ -214,9 +218,10 @@ static void tear_down(struct fuzz_app *fx) {
   sqlite3_close(fx->check_db);
   fx->check_db = NULL;
   bo_metrics_destroy(fx->app.metrics);
-  bo_queue_close(fx->app.queue);
+  bo_lines_close(fx->app.lines);
   bo_store_close(fx->app.store);
   fx->app.metrics = NULL;
+  fx->app.lines = NULL;
   fx->app.queue = NULL;
   fx->app.store = NULL;
   if (fx->dir[0])

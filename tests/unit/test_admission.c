@@ -25,7 +25,7 @@ static enum bo_error check(const struct bo_token_info *info,
 Test(admission, unknown_user_gets_no_token) {
   struct bo_token_info info;
   bool created;
-  cr_assert_eq(bo_admission_issue(&fx.app, 99, &info, &created),
+  cr_assert_eq(bo_admission_issue(&fx.app, 99, 0, &info, &created),
                BO_ERR_NOT_FOUND);
 }
 
@@ -35,7 +35,7 @@ Test(admission, waiting_tokens_need_active_for_booking) {
   bool created;
   for (int i = 0; i < 3; i++) {
     users[i] = fixture_user(&fx, "u", 0);
-    cr_assert_eq(bo_admission_issue(&fx.app, users[i], &tokens[i], &created),
+    cr_assert_eq(bo_admission_issue(&fx.app, users[i], 0, &tokens[i], &created),
                  BO_OK);
     cr_assert(created);
   }
@@ -48,7 +48,8 @@ Test(admission, waiting_tokens_need_active_for_booking) {
   cr_assert_eq(seen.user_id, users[0]);
   /* Asking again hands back the same token. */
   struct bo_token_info again;
-  cr_assert_eq(bo_admission_issue(&fx.app, users[2], &again, &created), BO_OK);
+  cr_assert_eq(bo_admission_issue(&fx.app, users[2], 0, &again, &created),
+               BO_OK);
   cr_assert_not(created);
   cr_assert(bo_token_equal(&again.token, &tokens[2].token));
 }
@@ -71,14 +72,14 @@ Test(admission, active_time_runs_out_and_the_next_is_admitted) {
   struct bo_token_info a, b, c, seen;
   bool created;
   cr_assert_eq(
-      bo_admission_issue(&fx.app, fixture_user(&fx, "a", 0), &a, &created),
+      bo_admission_issue(&fx.app, fixture_user(&fx, "a", 0), 0, &a, &created),
       BO_OK);
   app_fixture_advance(&fx, 1000);
   cr_assert_eq(
-      bo_admission_issue(&fx.app, fixture_user(&fx, "b", 0), &b, &created),
+      bo_admission_issue(&fx.app, fixture_user(&fx, "b", 0), 0, &b, &created),
       BO_OK);
   cr_assert_eq(
-      bo_admission_issue(&fx.app, fixture_user(&fx, "c", 0), &c, &created),
+      bo_admission_issue(&fx.app, fixture_user(&fx, "c", 0), 0, &c, &created),
       BO_OK);
   cr_assert_eq(c.state, BO_TOKEN_WAITING);
   /* a's 600 s run out; it is gone at once, c is let in by the next pass. */

@@ -432,3 +432,141 @@ Test(input, item_not_an_object) {
 Test(input, first_problem_reported) {
   EXPECT_400("{\"name\":5,\"amount\":0}", "field 'name'");
 }
+
+/* ---- booleans, objects and hundredths (the waiting lines' settings) ---- */
+
+/* Parses `body` against one field; on refusal the reply's detail must
+ * hold `part`. */
+static bool parse_one(const struct bo_field *f, const char *body,
+                      const char *part) {
+  struct bo_request req = request(JSON_TYPE, body, strlen(body));
+  struct bo_reply reply = {0};
+  json_t *root = NULL;
+  bool ok = bo_input_parse(&req, f, 1, &root, &reply);
+  if (ok) {
+    cr_assert_eq(reply.status, 0);
+  } else {
+    cr_assert_eq(reply.status, 400, "%s: status %d", body, reply.status);
+    if (part)
+      cr_assert_not_null(strstr(detail(&reply), part), "%s: detail '%s'", body,
+                         detail(&reply));
+  }
+  json_decref(root);
+  bo_reply_clear(&reply);
+  return ok;
+}
+
+Test(input, bool_fields) {
+  bool v = false, present = false;
+  const struct bo_field f[] = {
+      {"paused", BO_FIELD_BOOL, false, 0, 0, &v, &present}};
+  cr_assert(parse_one(f, "{\"paused\":true}", NULL));
+  cr_assert(v && present);
+  cr_assert(parse_one(f, "{\"paused\":false}", NULL));
+  cr_assert(!v && present);
+  cr_assert(parse_one(f, "{\"paused\":null}", NULL));
+  cr_assert_not(present, "null is absent");
+  static const char *const bad[] = {
+      "{\"paused\":1}",      "{\"paused\":0}",  "{\"paused\":\"true\"}",
+      "{\"paused\":[true]}", "{\"paused\":{}}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    cr_assert_not(parse_one(f, bad[i], "field 'paused' must be true or false"),
+                  "%s", bad[i]);
+}
+
+Test(input, object_fields_and_their_fields) {
+  json_t *line = NULL;
+  bool present = false;
+  const struct bo_field f[] = {
+      {"line", BO_FIELD_OBJECT, false, 0, 0, &line, &present}};
+  const char *body = "{\"line\":{\"activeMax\":0}}";
+  struct bo_request req = request(JSON_TYPE, body, strlen(body));
+  struct bo_reply reply = {0};
+  json_t *root = NULL;
+  cr_assert(bo_input_parse(&req, f, 1, &root, &reply));
+  cr_assert(present);
+  cr_assert(json_is_object(line));
+  /* Its fields are named with the object's name in front. */
+  int64_t active_max = 0;
+  const struct bo_field inner[] = {
+      {"activeMax", BO_FIELD_INT, false, 1, 10, &active_max, NULL}};
+  cr_assert_not(bo_input_check_object(line, "line", inner, 1, &reply));
+  cr_assert_not_null(strstr(detail(&reply), "field 'line.activeMax'"), "%s",
+                     detail(&reply));
+  bo_reply_clear(&reply);
+  json_decref(root);
+
+  cr_assert(parse_one(f, "{}", NULL));
+  cr_assert(parse_one(f, "{\"line\":null}", NULL));
+  cr_assert_not(present);
+  cr_assert_not(
+      parse_one(f, "{\"line\":[]}", "field 'line' must be an object"));
+  cr_assert_not(parse_one(f, "{\"line\":\"x\"}", "must be an object"));
+  cr_assert_not(parse_one(f, "{\"line\":1}", "must be an object"));
+}
+
+Test(input, hundredths_fields) {
+  int64_t pct = -1;
+  const struct bo_field f[] = {
+      {"inventoryFactor", BO_FIELD_HUNDREDTHS, true, 1, 10000, &pct, NULL}};
+  static const struct {
+    const char *body;
+    int64_t pct;
+  } good[] = {
+      {"{\"inventoryFactor\":1}", 100},
+      {"{\"inventoryFactor\":1.0}", 100},
+      {"{\"inventoryFactor\":0.01}", 1},
+      {"{\"inventoryFactor\":100}", 10000},
+      {"{\"inventoryFactor\":1.5}", 150},
+      {"{\"inventoryFactor\":2.25}", 225},
+      {"{\"inventoryFactor\":0.015}", 2},
+      {"{\"inventoryFactor\":1e1}", 1000},
+      {"{\"inventoryFactor\":0.29}", 29},
+      {"{\"inventoryFactor\":99.99}", 9999},
+      {"{\"inventoryFactor\":1.004}", 100},
+      {"{\"inventoryFactor\":1.006}", 101},
+  };
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    cr_assert(parse_one(f, good[i].body, NULL), "%s", good[i].body);
+    cr_assert_eq(pct, good[i].pct, "%s: %lld hundredths", good[i].body,
+                 (long long)pct);
+  }
+  /* Out of range, checked before rounding: 0.005 does not round up to
+   * the minimum. */
+  static const char *const out_of_range[] = {
+      "{\"inventoryFactor\":0}",
+      "{\"inventoryFactor\":0.005}",
+      "{\"inventoryFactor\":-1}",
+      "{\"inventoryFactor\":100.01}",
+      "{\"inventoryFactor\":1e300}",
+      "{\"inventoryFactor\":-1e300}",
+      "{\"inventoryFactor\":1e-300}",
+      "{\"inventoryFactor\":9223372036854775807}",
+  };
+  for (size_t i = 0; i < sizeof out_of_range / sizeof out_of_range[0]; i++)
+    cr_assert_not(parse_one(f, out_of_range[i],
+                            "field 'inventoryFactor' must be a number "
+                            "between 0.01 and 100"),
+                  "%s", out_of_range[i]);
+  static const char *const wrong_type[] = {
+      "{\"inventoryFactor\":\"1.5\"}",
+      "{\"inventoryFactor\":true}",
+      "{\"inventoryFactor\":[1]}",
+  };
+  for (size_t i = 0; i < sizeof wrong_type / sizeof wrong_type[0]; i++)
+    cr_assert_not(
+        parse_one(f, wrong_type[i], "field 'inventoryFactor' must be a number"),
+        "%s", wrong_type[i]);
+  cr_assert_not(parse_one(f, "{}", "field 'inventoryFactor' is required"));
+}
+
+Test(input, hundredths_bounds_written_as_decimals) {
+  const struct bo_field f[] = {
+      {"r", BO_FIELD_HUNDREDTHS, true, 150, 1020, NULL, NULL}};
+  cr_assert_not(parse_one(f, "{\"r\":1}", "between 1.5 and 10.2"));
+  const struct bo_field g[] = {
+      {"r", BO_FIELD_HUNDREDTHS, true, -250, 5, NULL, NULL}};
+  cr_assert_not(parse_one(g, "{\"r\":1}", "between -2.5 and 0.05"));
+  cr_assert(parse_one(g, "{\"r\":-2.5}", NULL));
+}

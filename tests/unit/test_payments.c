@@ -87,7 +87,8 @@ Test(payments, payment_lets_the_next_user_in) {
   struct bo_token_info kim_token = fixture_active_token(&fx, kim);
   struct bo_token_info lee_token;
   bool created;
-  cr_assert_eq(bo_admission_issue(&fx.app, lee, &lee_token, &created), BO_OK);
+  cr_assert_eq(bo_admission_issue(&fx.app, lee, 0, &lee_token, &created),
+               BO_OK);
   cr_assert_eq(lee_token.state, BO_TOKEN_WAITING);
   cr_assert_eq(lee_token.position, 1);
   struct bo_reservation r;
@@ -207,7 +208,7 @@ Test(payments, waiting_token_cannot_pay) {
   fixture_active_token(&fx, kim);
   struct bo_token_info waiting;
   bool created;
-  cr_assert_eq(bo_admission_issue(&fx.app, lee, &waiting, &created), BO_OK);
+  cr_assert_eq(bo_admission_issue(&fx.app, lee, 0, &waiting, &created), BO_OK);
   cr_assert_eq(waiting.state, BO_TOKEN_WAITING);
   struct bo_payment_result paid;
   cr_assert_eq(bo_payments_pay(&fx.app, &waiting, 1, "k", &paid),

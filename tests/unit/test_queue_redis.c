@@ -863,7 +863,8 @@ Test(queue_redis, eta_worst_case_before_any_measurement) {
 }
 
 Test(queue_redis, eta_from_admissions_in_the_last_minute) {
-  /* Long active time, so slots free only when we say (leave). */
+  /* Long active time, so slots free only when we say (leave). The first
+   * admission out of the line (at 1000) starts the measuring span. */
   struct bo_queue *queue = open_queue(2, 1000000, 1000000, LONG_IDLE_MS);
   struct bo_token tokens[16];
   for (int user = 1; user <= 15; user++)
@@ -877,29 +878,41 @@ Test(queue_redis, eta_from_admissions_in_the_last_minute) {
                  BO_QUEUE_OK);
   info = status_of(queue, &tokens[9], 1700);
   assert_active(&info, 1001600);
-  /* rate = 7 per 60 s: ETA = ceil(position * 60 / 7). */
-  const int64_t want7[] = {9, 18, 26}; /* 8.57, 17.14, 25.71 */
+  /* 7 in the 0.7 s since the first: under the 1 s floor, so
+   * ceil(position * 1 / 7). */
   for (int i = 0; i < 3; i++) {
     info = status_of(queue, &tokens[10 + i], 1700);
     assert_waiting(&info, i + 1);
-    cr_assert_eq(info.estimated_wait_seconds, want7[i], "position %d: %lld",
+    cr_assert_eq(info.estimated_wait_seconds, 1, "position %d: %lld", i + 1,
+                 (long long)info.estimated_wait_seconds);
+  }
+  /* 7 in 4 s: ceil(position * 4 / 7). */
+  const int64_t want5[] = {1, 2, 2}; /* 0.57, 1.14, 1.71 */
+  for (int i = 0; i < 3; i++) {
+    info = status_of(queue, &tokens[10 + i], 5000);
+    cr_assert_eq(info.estimated_wait_seconds, want5[i], "position %d: %lld",
                  i + 1, (long long)info.estimated_wait_seconds);
   }
-  /* Second 60 still sees second 1 (the window is seconds 1..60). */
-  info = status_of(queue, &tokens[10], 60999);
-  cr_assert_eq(info.estimated_wait_seconds, 9);
+  /* At 60999 the window is seconds 1..60, from 1000 ms: 7 in 59.999 s. */
+  const int64_t want60[] = {9, 18, 26}; /* 8.57, 17.14, 25.71 */
+  for (int i = 0; i < 3; i++) {
+    info = status_of(queue, &tokens[10 + i], 60999);
+    cr_assert_eq(info.estimated_wait_seconds, want60[i], "position %d: %lld",
+                 i + 1, (long long)info.estimated_wait_seconds);
+  }
 
-  /* An eighth, during second 30: user 10 is admitted. */
+  /* An eighth, at 30 s: user 10 is admitted. 8 in 30 s. */
   cr_assert_eq(queue->driver->leave(queue, &tokens[8], 30000), BO_QUEUE_OK);
   info = status_of(queue, &tokens[11], 30000);
   assert_waiting(&info, 1);
-  cr_assert_eq(info.estimated_wait_seconds, 8); /* ceil(60 / 8) = ceil 7.5 */
+  cr_assert_eq(info.estimated_wait_seconds, 4); /* ceil(30 / 8) = ceil 3.75 */
 
-  /* Second 61: second 1 slid out, only the one from second 30 is left. */
+  /* Second 61: second 1 slid out, only the one from second 30 is left,
+   * over the window from 2000 ms: 1 in 59 s. */
   info = status_of(queue, &tokens[11], 61000);
-  cr_assert_eq(info.estimated_wait_seconds, 60);
+  cr_assert_eq(info.estimated_wait_seconds, 59);
   info = status_of(queue, &tokens[12], 61000);
-  cr_assert_eq(info.estimated_wait_seconds, 120);
+  cr_assert_eq(info.estimated_wait_seconds, 118);
   /* Second 90: nothing measured in the window, back to the worst case. */
   info = status_of(queue, &tokens[12], 90000);
   assert_waiting(&info, 2);
@@ -931,6 +944,7 @@ struct model {
   int64_t admitted_total;
   int64_t *admitted_at_ms; /* admissions out of the line, for the ETA */
   int admissions;
+  int64_t admitting_since_ms; /* the first admission out of the line */
   int64_t dropped_idle;   /* WAITING tokens that left for want of a status */
   int64_t kept_by_asking; /* admitted after waiting longer than idle_ms */
 };
@@ -969,6 +983,8 @@ static void model_step(struct model *m, int64_t now_ms) {
     first->deadline_ms = now_ms + m->active_ms;
     m->kept_by_asking += now_ms - first->joined_ms > m->idle_ms;
     m->admitted_total++;
+    if (m->admissions == 0)
+      m->admitting_since_ms = now_ms;
     m->admitted_at_ms[m->admissions++] = now_ms;
   }
 }
@@ -981,6 +997,8 @@ static int64_t model_position(const struct model *m,
   return ahead + 1;
 }
 
+/* queue.h: admissions in the seconds second-59..second, over the part of
+ * that window since the first admission out of the line, at least 1 s. */
 static int64_t model_eta(const struct model *m, int64_t position,
                          int64_t now_ms) {
   int64_t second = now_ms / 1000, n = 0;
@@ -988,8 +1006,14 @@ static int64_t model_eta(const struct model *m, int64_t position,
     int64_t s = m->admitted_at_ms[i] / 1000;
     n += s <= second && s > second - 60;
   }
-  if (n > 0)
-    return (position * 60 + n - 1) / n;
+  if (n > 0) {
+    int64_t window_start = (second - 59) * 1000;
+    int64_t since = window_start > m->admitting_since_ms
+                        ? window_start
+                        : m->admitting_since_ms;
+    int64_t span = now_ms - since < 1000 ? 1000 : now_ms - since;
+    return (position * span + n * 1000 - 1) / (n * 1000);
+  }
   int64_t worst = (position * m->active_ms + 1000 * m->active_max - 1) /
                   (1000 * m->active_max);
   return worst > 0 ? worst : 1;
@@ -1246,6 +1270,8 @@ Test(queue_redis, spent_token_key_expires_in_redis) {
   cr_assert_eq(info.state, BO_TOKEN_SPENT);
   usleep(1400 * 1000);
   cr_assert_eq(status_code(queue, &mine.token, 0), BO_QUEUE_NOT_FOUND);
+  /* Nothing: no one was admitted out of the line, so not even `started`
+   * (which a line keeps for good once it has, like `seq`). */
   cr_assert_eq(direct_int(ctx, "DBSIZE"), 0, "a key left behind");
   redisFree(ctx);
   bo_queue_close(queue);

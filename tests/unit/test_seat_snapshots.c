@@ -277,9 +277,9 @@ Test(seatmap, dates_count_the_same_from_snapshots_or_in_one_query) {
                                         .seat_count = i == 0 ? 1 : 3,
                                         .price = 1000};
   int64_t concert;
-  cr_assert_eq(
-      bo_catalog_create_concert(&fx.app, "many dates", dates, DATES, &concert),
-      BO_OK);
+  cr_assert_eq(bo_catalog_create_concert(&fx.app, "many dates", dates, DATES,
+                                         NULL, &concert),
+               BO_OK);
   int64_t ids[DATES];
   for (int i = 0; i < DATES; i++)
     ids[i] = dates[i].schedule_id;

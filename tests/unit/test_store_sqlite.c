@@ -1855,3 +1855,357 @@ Test(store, seat_list_upcoming_is_every_future_map_in_date_order) {
   free(c.seats.items);
   free(c.dates.items);
 }
+
+/* ---- waiting lines (queue_line) ------------------------------------------ */
+
+/* A row whose every field differs from a zeroed one and from another salt's,
+ * so a field that is lost or swapped on the way shows. The seed holds a
+ * zero byte and high bytes, which text would not carry. */
+static struct bo_line_row line_row(int64_t line_id, int salt) {
+  struct bo_line_row r = {.line_id = line_id,
+                          .active_max = 100 + salt,
+                          .admit_per_minute = 600 + salt,
+                          .on_sale_at_ms = NOW + HOUR_MS + salt,
+                          .inventory_factor_pct = 150 + salt,
+                          .paused = true};
+  for (int i = 0; i < BO_LINE_SEED_BYTES; i++)
+    r.seed[i] = (uint8_t)(i * 37 + salt);
+  r.seed[5] = 0x00;
+  r.seed[6] = 0xff;
+  return r;
+}
+
+struct line_call {
+  int64_t line, now;
+  struct bo_line_row row;       /* line_insert's */
+  struct bo_line_change change; /* line_update's */
+  struct bo_line_row got;       /* line_get's */
+  struct bo_line_row_list list; /* line_list's */
+};
+
+static enum bo_store_status line_insert_tx(struct bo_store_tx *tx, void *arg) {
+  struct line_call *c = arg;
+  return bo_store_op(tx)->line_insert(tx, &c->row, c->now);
+}
+
+static enum bo_store_status line_get_tx(struct bo_store_tx *tx, void *arg) {
+  struct line_call *c = arg;
+  return bo_store_op(tx)->line_get(tx, c->line, &c->got);
+}
+
+static enum bo_store_status line_update_tx(struct bo_store_tx *tx, void *arg) {
+  struct line_call *c = arg;
+  return bo_store_op(tx)->line_update(tx, c->line, &c->change, c->now);
+}
+
+static enum bo_store_status line_list_tx(struct bo_store_tx *tx, void *arg) {
+  struct line_call *c = arg;
+  return bo_store_op(tx)->line_list(tx, &c->list);
+}
+
+static enum bo_store_status line_insert(struct bo_line_row row, int64_t now) {
+  struct line_call c = {.row = row, .now = now};
+  return run(true, line_insert_tx, &c);
+}
+
+static enum bo_store_status
+line_update(int64_t line, struct bo_line_change change, int64_t now) {
+  struct line_call c = {.line = line, .change = change, .now = now};
+  return run(true, line_update_tx, &c);
+}
+
+/* line_get's answer; *got is filled only on OK. */
+static enum bo_store_status line_get(int64_t line, struct bo_line_row *got) {
+  struct line_call c = {.line = line};
+  enum bo_store_status st = run(false, line_get_tx, &c);
+  if (st == BO_STORE_OK)
+    *got = c.got;
+  return st;
+}
+
+static void assert_line_is(const struct bo_line_row *got,
+                           const struct bo_line_row *want, int64_t created) {
+  cr_assert_eq(got->line_id, want->line_id);
+  cr_assert_eq(got->active_max, want->active_max, "line %lld",
+               (long long)want->line_id);
+  cr_assert_eq(got->admit_per_minute, want->admit_per_minute);
+  cr_assert_eq(got->on_sale_at_ms, want->on_sale_at_ms);
+  cr_assert_eq(got->inventory_factor_pct, want->inventory_factor_pct);
+  cr_assert_eq(got->paused, want->paused);
+  cr_assert_arr_eq(got->seed, want->seed, BO_LINE_SEED_BYTES, "line %lld",
+                   (long long)want->line_id);
+  cr_assert_eq(got->created_at_ms, created);
+}
+
+Test(store, line_rows_read_back_every_field) {
+  struct world w = seed(1, 100);
+  /* A concert's line with an on-sale time, paused; the global one with
+   * none (0), running. */
+  struct bo_line_row concert_line = line_row(w.concert, 1);
+  struct bo_line_row global = line_row(0, 2);
+  global.on_sale_at_ms = 0;
+  global.paused = false;
+  cr_assert_eq(line_insert(concert_line, NOW + 7), BO_STORE_OK);
+  cr_assert_eq(line_insert(global, NOW + 9), BO_STORE_OK);
+
+  struct bo_line_row got;
+  cr_assert_eq(line_get(w.concert, &got), BO_STORE_OK);
+  assert_line_is(&got, &concert_line, NOW + 7);
+  cr_assert_eq(line_get(0, &got), BO_STORE_OK);
+  assert_line_is(&got, &global, NOW + 9);
+  cr_assert_eq(line_get(w.concert + 1, &got), BO_STORE_NOT_FOUND);
+  /* "No on-sale" is stored as NULL, never as a time. */
+  cr_assert_eq(sql_int("SELECT count(*) FROM queue_line "
+                       "WHERE on_sale_at IS NULL AND line_id = 0"),
+               1);
+  cr_assert_eq(sql_int("SELECT bo_ms(on_sale_at) FROM queue_line "
+                       "WHERE line_id <> 0"),
+               NOW + HOUR_MS + 1);
+
+  /* By line id, whatever the order of insertion. */
+  struct line_call c = {0};
+  cr_assert_eq(run(false, line_list_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.list.count, 2);
+  assert_line_is(&c.list.items[0], &global, NOW + 9);
+  assert_line_is(&c.list.items[1], &concert_line, NOW + 7);
+  free(c.list.items);
+}
+
+Test(store, line_list_of_no_lines_is_empty) {
+  struct line_call c = {.list = {.items = (void *)&c, .count = 9}};
+  cr_assert_eq(run(false, line_list_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.list.count, 0);
+  cr_assert_null(c.list.items);
+}
+
+Test(store, line_insert_of_a_line_that_exists_is_a_conflict) {
+  struct world w = seed(1, 100);
+  struct bo_line_row first = line_row(w.concert, 1);
+  cr_assert_eq(line_insert(first, NOW), BO_STORE_OK);
+  cr_assert_eq(line_insert(line_row(w.concert, 2), NOW + 1), BO_STORE_CONFLICT);
+  cr_assert_eq(line_insert(line_row(0, 3), NOW), BO_STORE_OK);
+  cr_assert_eq(line_insert(line_row(0, 4), NOW), BO_STORE_CONFLICT);
+  /* The first row stands, untouched. */
+  struct bo_line_row got;
+  cr_assert_eq(line_get(w.concert, &got), BO_STORE_OK);
+  assert_line_is(&got, &first, NOW);
+  cr_assert_eq(sql_int("SELECT count(*) FROM queue_line"), 2);
+}
+
+Test(store, line_insert_for_no_such_concert_is_not_found) {
+  struct world w = seed(1, 100);
+  cr_assert_eq(line_insert(line_row(w.concert + 1, 1), NOW),
+               BO_STORE_NOT_FOUND);
+  cr_assert_eq(sql_int("SELECT count(*) FROM queue_line"), 0);
+  /* The concert column is the line's own id, or NULL for line 0. */
+  cr_assert_eq(line_insert(line_row(w.concert, 1), NOW), BO_STORE_OK);
+  cr_assert_eq(line_insert(line_row(0, 1), NOW), BO_STORE_OK);
+  cr_assert_eq(sql_int("SELECT count(*) FROM queue_line WHERE "
+                       "(line_id = 0 AND concert_id IS NULL) OR "
+                       "(line_id <> 0 AND concert_id = line_id)"),
+               2);
+}
+
+Test(store, line_update_creates_the_global_line_then_changes_it) {
+  struct bo_line_row got;
+  cr_assert_eq(line_get(0, &got), BO_STORE_NOT_FOUND);
+
+  struct bo_line_change first = {.active_max = 50,
+                                 .admit_per_minute = 1200,
+                                 .inventory_factor_pct = 0,
+                                 .paused = true};
+  cr_assert_eq(line_update(0, first, NOW), BO_STORE_OK);
+  /* Made by its first change: the settings given, a zero seed, no on-sale. */
+  struct bo_line_row want = {.line_id = 0,
+                             .active_max = 50,
+                             .admit_per_minute = 1200,
+                             .inventory_factor_pct = 0,
+                             .paused = true};
+  cr_assert_eq(line_get(0, &got), BO_STORE_OK);
+  assert_line_is(&got, &want, NOW);
+
+  struct bo_line_change second = {.active_max = 0,
+                                  .admit_per_minute = 30,
+                                  .inventory_factor_pct = 10000,
+                                  .paused = false};
+  cr_assert_eq(line_update(0, second, NOW + 5000), BO_STORE_OK);
+  want.active_max = 0;
+  want.admit_per_minute = 30;
+  want.inventory_factor_pct = 10000;
+  want.paused = false;
+  cr_assert_eq(line_get(0, &got), BO_STORE_OK);
+  assert_line_is(&got, &want, NOW); /* created when it was made */
+  cr_assert_eq(sql_int("SELECT bo_ms(updated_at) FROM queue_line"), NOW + 5000);
+  cr_assert_eq(sql_int("SELECT count(*) FROM queue_line"), 1);
+}
+
+Test(store, line_update_changes_only_the_live_settings) {
+  struct world w = seed(1, 100);
+  struct bo_line_row row = line_row(w.concert, 1);
+  cr_assert_eq(line_insert(row, NOW), BO_STORE_OK);
+  struct bo_line_change change = {.active_max = 7,
+                                  .admit_per_minute = 0,
+                                  .inventory_factor_pct = 200,
+                                  .paused = false};
+  cr_assert_eq(line_update(w.concert, change, NOW + 1000), BO_STORE_OK);
+  /* The seed and the on-sale time are the line's own, kept. */
+  row.active_max = 7;
+  row.admit_per_minute = 0;
+  row.inventory_factor_pct = 200;
+  row.paused = false;
+  struct bo_line_row got;
+  cr_assert_eq(line_get(w.concert, &got), BO_STORE_OK);
+  assert_line_is(&got, &row, NOW);
+  cr_assert_eq(sql_int("SELECT bo_ms(updated_at) FROM queue_line"), NOW + 1000);
+}
+
+Test(store, line_update_of_a_missing_concert_line_is_not_found) {
+  struct world w = seed(1, 100);
+  struct bo_line_change change = {.active_max = 1, .paused = true};
+  /* The concert exists but its line was never made; and no such concert. */
+  cr_assert_eq(line_update(w.concert, change, NOW), BO_STORE_NOT_FOUND);
+  cr_assert_eq(line_update(w.concert + 1, change, NOW), BO_STORE_NOT_FOUND);
+  cr_assert_eq(sql_int("SELECT count(*) FROM queue_line"), 0);
+}
+
+Test(store, line_schema_refuses_a_seed_of_another_length) {
+  struct world w = seed(1, 100);
+  cr_assert_eq(line_insert(line_row(w.concert, 1), NOW), BO_STORE_OK);
+  /* The store interface cannot say another length, so SQL does. */
+  if (fx.driver == STORE_FIXTURE_SQLITE) {
+    cr_assert_eq(sqlite_exec("UPDATE queue_line SET seed = zeroblob(31)"),
+                 SQLITE_CONSTRAINT_CHECK);
+    cr_assert_eq(sqlite_exec("UPDATE queue_line SET seed = zeroblob(33)"),
+                 SQLITE_CONSTRAINT_CHECK);
+    cr_assert_eq(sqlite_exec("UPDATE queue_line SET seed = zeroblob(0)"),
+                 SQLITE_CONSTRAINT_CHECK);
+    cr_assert_eq(sqlite_exec("UPDATE queue_line SET seed = zeroblob(32)"),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite_exec("UPDATE queue_line "
+                             "SET inventory_factor_pct = 10001"),
+                 SQLITE_CONSTRAINT_CHECK);
+    cr_assert_eq(sqlite_exec("UPDATE queue_line SET paused = 2"),
+                 SQLITE_CONSTRAINT_CHECK);
+    cr_assert_eq(sqlite_exec("UPDATE queue_line SET on_sale_at = 0"),
+                 SQLITE_CONSTRAINT_CHECK);
+    /* Foreign keys are per connection in SQLite, off by default. */
+    cr_assert_eq(sqlite_exec("PRAGMA foreign_keys = ON; "
+                             "UPDATE queue_line SET line_id = 424242"),
+                 SQLITE_CONSTRAINT_FOREIGNKEY);
+  } else {
+    cr_assert_str_eq(pg_state("UPDATE queue_line "
+                              "SET seed = decode(repeat('00', 31), 'hex')"),
+                     "23514");
+    cr_assert_str_eq(pg_state("UPDATE queue_line "
+                              "SET seed = decode(repeat('00', 33), 'hex')"),
+                     "23514");
+    cr_assert_str_eq(pg_state("UPDATE queue_line SET seed = ''::bytea"),
+                     "23514");
+    cr_assert_str_eq(pg_state("UPDATE queue_line "
+                              "SET seed = decode(repeat('00', 32), 'hex')"),
+                     "00000");
+    cr_assert_str_eq(pg_state("UPDATE queue_line "
+                              "SET inventory_factor_pct = 10001"),
+                     "23514");
+    cr_assert_str_eq(pg_state("UPDATE queue_line SET on_sale_at = bo_time(0)"),
+                     "23514");
+    cr_assert_str_eq(pg_state("UPDATE queue_line SET line_id = 424242"),
+                     "23503");
+  }
+  /* The row the refused writes left alone still reads. */
+  struct bo_line_row got;
+  cr_assert_eq(line_get(w.concert, &got), BO_STORE_OK);
+}
+
+/* ---- a concert's inventory ----------------------------------------------- */
+
+struct inventory_call {
+  int64_t concert, now;
+  struct bo_inventory out;
+};
+
+static enum bo_store_status inventory_tx(struct bo_store_tx *tx, void *arg) {
+  struct inventory_call *c = arg;
+  return bo_store_op(tx)->concert_inventory(tx, c->concert, c->now, &c->out);
+}
+
+static struct bo_inventory inventory(int64_t concert, int64_t now) {
+  struct inventory_call c = {.concert = concert,
+                             .now = now,
+                             .out = {-1, -1, -1}}; /* so zeros are written */
+  cr_assert_eq(run(false, inventory_tx, &c), BO_STORE_OK);
+  return c.out;
+}
+
+#define cr_assert_inventory(got, a, h, s)                                      \
+  do {                                                                         \
+    struct bo_inventory got_ = (got);                                          \
+    cr_assert(got_.available == (a) && got_.held == (h) && got_.sold == (s),   \
+              "available %lld held %lld sold %lld, want %d %d %d",             \
+              (long long)got_.available, (long long)got_.held,                 \
+              (long long)got_.sold, (a), (h), (s));                            \
+  } while (0)
+
+/* Holds the seat and sells it. */
+static void sell(int64_t schedule, int32_t seat, int64_t user) {
+  struct hold_call c = {schedule, user, NOW - 5000, NOW - 4000, seat, {0}};
+  cr_assert_eq(run(true, hold_tx, &c), BO_STORE_OK);
+  cr_assert_eq(move_seat(c.out.seat_id, true), BO_STORE_OK);
+}
+
+Test(store, concert_inventory_counts_future_seats_as_of_now) {
+  /* Dates: A in an hour (4 seats), B in half an hour (2, from more_dates_tx),
+   * P an hour ago (2). */
+  struct world w = seed(4, 1000);
+  struct upcoming_call dates = {.concert = w.concert};
+  cr_assert_eq(run(true, more_dates_tx, &dates), BO_STORE_OK);
+  int64_t a = w.schedule, b = dates.later_schedule, p = dates.past_schedule;
+  const int64_t soon = NOW + 10 * 60 * 1000;
+
+  cr_assert_eq(hold(a, 1, w.user, NOW, soon), BO_STORE_OK);       /* live */
+  cr_assert_eq(hold(a, 2, w.user, NOW - 2000, NOW), BO_STORE_OK); /* ran out */
+  sell(a, 3, w.other);
+  /* a4 untouched */
+  sell(b, 1, w.user);
+  cr_assert_eq(hold(b, 2, w.other, NOW, soon), BO_STORE_OK);
+  /* The past date's seats count nowhere, whatever their state. */
+  sell(p, 1, w.user);
+  cr_assert_eq(hold(p, 2, w.user, NOW, soon), BO_STORE_OK);
+
+  /* a2 and a4 are available (a2's hold ran out at now exactly), a1 and b2
+   * held, a3 and b1 sold. */
+  cr_assert_inventory(inventory(w.concert, NOW), 2, 2, 2);
+  /* Before a2's hold ran out it was held. */
+  cr_assert_inventory(inventory(w.concert, NOW - 1), 1, 3, 2);
+  /* Once B has started only A is left, and a1's hold has run out too. */
+  cr_assert_inventory(inventory(w.concert, NOW + HOUR_MS / 2), 3, 0, 1);
+  /* After the last date: nothing. */
+  cr_assert_inventory(inventory(w.concert, NOW + HOUR_MS), 0, 0, 0);
+  /* No such concert: zeros, not an error. */
+  cr_assert_inventory(inventory(w.concert + 1, NOW), 0, 0, 0);
+}
+
+/* It runs every quarter second per line, so it must read only the
+ * concert's own seats: index searches, never a scan of a whole table. */
+Test(store, concert_inventory_searches_indexes_only) {
+  SQLITE_ONLY("reads SQLite's query plan; PostgreSQL's planner picks a scan "
+              "on tables this small whatever the indexes");
+  seed(2, 100);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *plan = NULL;
+  char sql[2048];
+  snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s",
+           bo_sqlite_sql[BO_SQLITE_CONCERT_INVENTORY]);
+  cr_assert_eq(sqlite3_open(fx.db_path, &db), SQLITE_OK);
+  cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &plan, NULL), SQLITE_OK, "%s",
+               sqlite3_errmsg(db));
+  int steps = 0;
+  while (sqlite3_step(plan) == SQLITE_ROW) {
+    const char *detail = (const char *)sqlite3_column_text(plan, 3);
+    cr_assert(strncmp(detail, "SEARCH", 6) == 0, "plan step: %s", detail);
+    steps++;
+  }
+  cr_assert_eq(steps, 2); /* the dates, then their seats */
+  sqlite3_finalize(plan);
+  sqlite3_close(db);
+}

@@ -2,6 +2,7 @@
 
 #include "booking/admission.h"
 #include "booking/catalog.h"
+#include "booking/lines.h"
 #include "booking/points.h"
 #include "booking/users.h"
 
@@ -38,8 +39,9 @@ void app_fixture_open(struct app_fixture *fx, int64_t active_max) {
                                  .active_ms = s->active_seconds * 1000,
                                  .idle_ms = s->idle_seconds * 1000,
                                  .spent_keep_ms = 3600 * 1000};
-  fx->app.queue = bo_queue_open(s->queue_url, &qs, error, sizeof error);
-  cr_assert_not_null(fx->app.queue, "queue: %s", error);
+  fx->app.lines = bo_lines_open(&fx->app, &qs, error, sizeof error);
+  cr_assert_not_null(fx->app.lines, "lines: %s", error);
+  fx->app.queue = bo_lines_global(fx->app.lines);
   static const char *const names[] = {"/x"};
   fx->app.metrics = bo_metrics_create(names, 1);
   cr_assert_not_null(fx->app.metrics);
@@ -53,7 +55,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag,
 
 void app_fixture_close(struct app_fixture *fx) {
   bo_metrics_destroy(fx->app.metrics);
-  bo_queue_close(fx->app.queue);
+  bo_lines_close(fx->app.lines);
   bo_store_close(fx->app.store);
   nftw(fx->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
@@ -80,9 +82,9 @@ int64_t fixture_schedule(struct app_fixture *fx, int64_t starts_in_ms,
                               .seat_count = seats,
                               .price = price};
   int64_t concert_id;
-  cr_assert_eq(
-      bo_catalog_create_concert(&fx->app, "test concert", &s, 1, &concert_id),
-      BO_OK);
+  cr_assert_eq(bo_catalog_create_concert(&fx->app, "test concert", &s, 1, NULL,
+                                         &concert_id),
+               BO_OK);
   return s.schedule_id;
 }
 
@@ -90,7 +92,8 @@ struct bo_token_info fixture_active_token(struct app_fixture *fx,
                                           int64_t user_id) {
   struct bo_token_info info;
   bool created;
-  cr_assert_eq(bo_admission_issue(&fx->app, user_id, &info, &created), BO_OK);
+  cr_assert_eq(bo_admission_issue(&fx->app, user_id, 0, &info, &created),
+               BO_OK);
   cr_assert_eq(info.state, BO_TOKEN_ACTIVE);
   return info;
 }
