@@ -5,7 +5,7 @@
 #   make fuzz       run every libFuzzer harness for FUZZ_SECONDS each (default 60)
 #   make soak       the chaos soak for SOAK_SECONDS (default 300)
 #   make bench      the benchmark (bench/run.sh; docs/benchmarks.md), about
-#                   13 minutes; results in build-bench/results/
+#                   16 minutes (with the 10,000-stream workload); results in build-bench/results/
 #   make profile    callgrind profiles of poll, seatmap and purchase
 #                   (bench/profile.sh), in build-bench/profile-*/
 FUZZ_SECONDS ?= 60

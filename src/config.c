@@ -84,7 +84,7 @@ static const struct setting settings_table[] = {
     {"threads", "BOXOFFICE_THREADS", "--threads", KIND_INT, "8", 1, 256,
      FIELD(threads), "N", "HTTP worker threads"},
     {"max_connections", "BOXOFFICE_MAX_CONNECTIONS", "--max-connections",
-     KIND_INT, "10000", 1, 1000000, FIELD(max_connections), "N",
+     KIND_INT, "20000", 1, 1000000, FIELD(max_connections), "N",
      "open client connections at most; more are refused"},
     {"max_connections_per_ip", "BOXOFFICE_MAX_CONNECTIONS_PER_IP",
      "--max-connections-per-ip", KIND_INT, "256", 0, 1000000,

@@ -47,7 +47,7 @@ struct bo_load_conn {
   bool streaming;      /* the request in flight is an event stream */
   bool stream_open;    /* ...and it answered 200: its body is the stream */
   bool stream_counted; /* ...and its first bytes are in the statistics */
-  bool complete; /* the parser saw the end of the response */
+  bool complete;       /* the parser saw the end of the response */
   bool header_in_value;
   bool header_is_retry_after;
   uint8_t header_name_len;

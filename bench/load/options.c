@@ -75,8 +75,8 @@ static const struct flag flags[] = {
      FOR(BO_LOAD_PURCHASE), 1, INT64_MAX, "ID",
      "purchase: the concert whose seats are bought"},
     {"duration", KIND_SECONDS, FIELD(duration_seconds), 0,
-     FOR(BO_LOAD_PURCHASE) | FOR(BO_LOAD_CROWD) | FOR(BO_LOAD_STREAMS), 0, 0,
-     0, "SECONDS",
+     FOR(BO_LOAD_PURCHASE) | FOR(BO_LOAD_CROWD) | FOR(BO_LOAD_STREAMS), 0, 0, 0,
+     "SECONDS",
      "purchase: stop after this long (default 60); crowd: measure this long\n"
      "after the ramp (default 30); streams: hold them this long after the\n"
      "ramp (default 30)"},

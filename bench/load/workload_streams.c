@@ -28,8 +28,14 @@
 #define LINE_MAX 512
 #define TOO_FAST_MS 800
 
-enum reason { END_SPENT, END_EXPIRED, END_UNKNOWN, END_SHUTDOWN, END_OTHER,
-              END_REASONS };
+enum reason {
+  END_SPENT,
+  END_EXPIRED,
+  END_UNKNOWN,
+  END_SHUTDOWN,
+  END_OTHER,
+  END_REASONS
+};
 static const char *const reason_names[END_REASONS] = {
     "spent", "expired", "unknown", "shutdown", "other"};
 
@@ -41,15 +47,15 @@ struct vu {
   uint64_t last_event_ns;
   uint16_t line_len;
   uint8_t failures;
-  bool opened;     /* has had a 200 */
+  bool opened; /* has had a 200 */
   bool was_waiting;
   bool admitted;
-  bool in_end;     /* the event being read is named "end" */
+  bool in_end;      /* the event being read is named "end" */
   bool data_active; /* its data says "status":"ACTIVE" */
   /* Of the event being read: -2 before its first data line, -1 after it
    * (not an end event), else the end event's enum reason. */
   int8_t reason;
-  bool ended;      /* an end event came */
+  bool ended; /* an end event came */
   char line[LINE_MAX];
 };
 

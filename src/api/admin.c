@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "booking/catalog.h"
+#include "booking/lines.h"
 #include "http/input.h"
 #include "queue/draw.h"
 
@@ -20,29 +21,21 @@
  * 100 dates of 1000 seats is 100,000 seat rows. */
 #define SCHEDULES_MAX 100
 
-/* A line's settings as an operator may give them (also PATCH, in
- * admin_lines.c, which keeps its own copy of the same bounds). */
-#define LINE_ACTIVE_MAX_MAX 1000000
-#define LINE_ADMIT_PER_MINUTE_MAX 1000000000
-#define LINE_FACTOR_MIN_PCT 1       /* 0.01 */
-#define LINE_FACTOR_MAX_PCT 10000   /* 100 */
-#define LINE_FACTOR_DEFAULT_PCT 100 /* 1.0: one admission per seat left */
-
 /* Reads the optional "line" object into `line`. False with the reply
  * filled when a field is bad. */
 static bool parse_line(struct bo_app *app, json_t *line_json,
                        struct bo_new_line *line, struct bo_reply *reply) {
-  int64_t factor_pct = LINE_FACTOR_DEFAULT_PCT;
+  int64_t factor_pct = BO_LINE_FACTOR_DEFAULT_PCT;
   bool on_sale_given = false;
   const struct bo_field fields[] = {
-      {"activeMax", BO_FIELD_INT, false, 1, LINE_ACTIVE_MAX_MAX,
+      {"activeMax", BO_FIELD_INT, false, 1, BO_LINE_ACTIVE_MAX_MAX,
        &line->active_max, NULL},
-      {"admitPerMinute", BO_FIELD_INT, false, 0, LINE_ADMIT_PER_MINUTE_MAX,
+      {"admitPerMinute", BO_FIELD_INT, false, 0, BO_LINE_ADMIT_PER_MINUTE_MAX,
        &line->admit_per_minute, NULL},
       {"onSaleAt", BO_FIELD_TIME, false, 0, 0, &line->on_sale_at_ms,
        &on_sale_given},
-      {"inventoryFactor", BO_FIELD_HUNDREDTHS, false, LINE_FACTOR_MIN_PCT,
-       LINE_FACTOR_MAX_PCT, &factor_pct, NULL},
+      {"inventoryFactor", BO_FIELD_HUNDREDTHS, false, BO_LINE_FACTOR_MIN_PCT,
+       BO_LINE_FACTOR_MAX_PCT, &factor_pct, NULL},
   };
   if (!bo_input_check_object(line_json, "line", fields,
                              sizeof fields / sizeof fields[0], reply))

@@ -16,12 +16,6 @@
 
 #include <stdlib.h>
 
-/* The bounds of POST /admin/concerts' "line" (api/admin.c). */
-#define LINE_ACTIVE_MAX_MAX 1000000
-#define LINE_ADMIT_PER_MINUTE_MAX 1000000000
-#define LINE_FACTOR_MIN_PCT 1     /* 0.01 */
-#define LINE_FACTOR_MAX_PCT 10000 /* 100 */
-
 #define GLOBAL_LINE 0
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -132,12 +126,12 @@ static bool parse_patch(const struct bo_request *req, int64_t line_id,
                         struct line_patch *p, struct bo_reply *reply) {
   const struct bo_field fields[] = {
       {"paused", BO_FIELD_BOOL, false, 0, 0, &p->paused, &p->paused_given},
-      {"activeMax", BO_FIELD_INT, false, 1, LINE_ACTIVE_MAX_MAX, &p->active_max,
-       &p->active_max_given},
-      {"admitPerMinute", BO_FIELD_INT, false, 0, LINE_ADMIT_PER_MINUTE_MAX,
+      {"activeMax", BO_FIELD_INT, false, 1, BO_LINE_ACTIVE_MAX_MAX,
+       &p->active_max, &p->active_max_given},
+      {"admitPerMinute", BO_FIELD_INT, false, 0, BO_LINE_ADMIT_PER_MINUTE_MAX,
        &p->admit_per_minute, &p->admit_given},
-      {"inventoryFactor", BO_FIELD_HUNDREDTHS, false, LINE_FACTOR_MIN_PCT,
-       LINE_FACTOR_MAX_PCT, &p->factor_pct, &p->factor_given},
+      {"inventoryFactor", BO_FIELD_HUNDREDTHS, false, BO_LINE_FACTOR_MIN_PCT,
+       BO_LINE_FACTOR_MAX_PCT, &p->factor_pct, &p->factor_given},
   };
   json_t *root = NULL;
   if (!bo_input_parse(req, fields, sizeof fields / sizeof fields[0], &root,

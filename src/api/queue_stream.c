@@ -108,8 +108,7 @@ static enum bo_stream_verdict check_token(void *ctx,
   struct bo_token_info info;
   /* KNOWN, not LIVE: a spent token then reads as such, which lets the last
    * event say the payment went through rather than "unknown". */
-  enum bo_error err =
-      bo_admission_check(app, ts->token, BO_NEED_KNOWN, &info);
+  enum bo_error err = bo_admission_check(app, ts->token, BO_NEED_KNOWN, &info);
   int64_t now = bo_clock_now_ms(&app->clock);
   if (err == BO_ERR_UNAVAILABLE) {
     /* The queue store is down: keep the stream and what it last said;

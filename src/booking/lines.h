@@ -27,6 +27,14 @@
 #define BO_LINES_REREAD_MS 1000
 #define BO_LINES_RECOUNT_MS 250
 
+/* What an operator may set on a line (admin API). The factor is in
+ * hundredths: 100 = one admission per seat left. */
+#define BO_LINE_ACTIVE_MAX_MAX 1000000
+#define BO_LINE_ADMIT_PER_MINUTE_MAX 1000000000
+#define BO_LINE_FACTOR_MIN_PCT 1     /* 0.01 */
+#define BO_LINE_FACTOR_MAX_PCT 10000 /* 100 */
+#define BO_LINE_FACTOR_DEFAULT_PCT 100
+
 /* What the registry knows of a line, copied out. */
 struct bo_line_view {
   int64_t line_id;

@@ -44,8 +44,8 @@ enum bo_stream_verdict {
 };
 
 struct bo_stream_check {
-  char *out;   /* BO_STREAM_DATA_MAX bytes */
-  size_t len;  /* written by the check: the data's length in `out` */
+  char *out;  /* BO_STREAM_DATA_MAX bytes */
+  size_t len; /* written by the check: the data's length in `out` */
   /* Written by the check: when to ask again, in ms from now; 0 for the
    * default, one second. A thing that changes rarely, or whose changes
    * matter little yet, can ask to be checked less often. */

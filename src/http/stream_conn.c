@@ -25,7 +25,6 @@
  * stream's lock, by the reader when it parks and by the push that wakes
  * it, so exactly one resume follows each suspend. */
 #include "http/stream_internal.h"
-
 #include "http/stream_sse.h"
 
 #include <stdlib.h>
@@ -49,8 +48,7 @@ static void pending_drop(struct bo_stream *s) {
 }
 
 /* Appends to what is waiting, moving the unread part to the front. */
-static bool pending_append(struct bo_stream *s, const char *bytes,
-                           size_t len) {
+static bool pending_append(struct bo_stream *s, const char *bytes, size_t len) {
   size_t left = s->pending_len - s->pending_taken;
   if (s->pending_taken > 0 && left > 0)
     memmove(s->pending, s->pending + s->pending_taken, left);
@@ -156,8 +154,7 @@ struct MHD_Response *bo_stream_response(struct bo_stream *s) {
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
                           "text/event-stream");
   /* Every event is news: no cache may answer with an old one. */
-  MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
-                          "no-cache");
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
   /* nginx buffers proxied responses by default, which would hold events
    * back until its buffer fills; this header turns that off per response. */
   MHD_add_response_header(response, "X-Accel-Buffering", "no");

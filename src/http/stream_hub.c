@@ -86,12 +86,11 @@ static void check_stream(struct bo_stream_hub *hub, struct bo_stream *s) {
   enum bo_stream_verdict verdict = s->ops->check(s->ctx, &check);
   if (check.len > sizeof data)
     check.len = sizeof data; /* a check that overran is a bug; stay safe */
-  int64_t now = now_ms(); /* the check may have taken a while */
+  int64_t now = now_ms();    /* the check may have taken a while */
   hub->counts.checks++;
   switch (verdict) {
   case BO_STREAM_STATE:
-    if (bo_stream_timing_state(&s->timing, now,
-                               bo_stream_hash(data, check.len),
+    if (bo_stream_timing_state(&s->timing, now, bo_stream_hash(data, check.len),
                                check.recheck_ms) &&
         send_event(s, BO_STREAM_PUSH_EVENT, NULL, data, check.len))
       hub->counts.events++;
@@ -198,8 +197,8 @@ static void *run_hub(void *arg) {
 /* The end event every stream gets at shutdown: the same problem document
  * as a 503, with why. */
 static bool make_shutdown_event(struct bo_stream_hub *hub) {
-  json_t *doc = bo_reply_problem(
-      BO_ERR_UNAVAILABLE, "the server is shutting down; connect again");
+  json_t *doc = bo_reply_problem(BO_ERR_UNAVAILABLE,
+                                 "the server is shutting down; connect again");
   if (doc == NULL ||
       json_object_set_new(doc, "reason", json_string("shutdown")) != 0) {
     json_decref(doc);

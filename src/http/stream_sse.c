@@ -10,8 +10,7 @@
 
 #define RETRY_FIELD_MAX 32 /* "retry: " + 19 digits + "\n", as BO_SSE_SIZE */
 
-static bool put(char *out, size_t cap, size_t *at, const char *text,
-                size_t n) {
+static bool put(char *out, size_t cap, size_t *at, const char *text, size_t n) {
   if (n > cap - *at)
     return false;
   memcpy(out + *at, text, n);
@@ -33,9 +32,8 @@ static bool put_data_lines(char *out, size_t cap, size_t *at, const char *data,
     if (end == len)
       return true;
     /* CR LF is one break, not two. */
-    start = end + (data[end] == '\r' && end + 1 < len && data[end + 1] == '\n'
-                       ? 2
-                       : 1);
+    bool crlf = data[end] == '\r' && end + 1 < len && data[end + 1] == '\n';
+    start = end + (crlf ? 2 : 1);
   }
 }
 
@@ -50,9 +48,9 @@ bool bo_sse_append(char *out, size_t cap, size_t *len, int64_t retry_ms,
     if (n < 0 || !put(out, cap, &at, field, (size_t)n))
       return false;
   }
-  if (name && (!put(out, cap, &at, "event: ", 7) ||
-               !put(out, cap, &at, name, strlen(name)) ||
-               !put(out, cap, &at, "\n", 1)))
+  if (name &&
+      (!put(out, cap, &at, "event: ", 7) ||
+       !put(out, cap, &at, name, strlen(name)) || !put(out, cap, &at, "\n", 1)))
     return false;
   if (!put_data_lines(out, cap, &at, data, data_len) ||
       !put(out, cap, &at, "\n", 1))

@@ -19,7 +19,7 @@
  * dispatches it. Returns false, leaving `out` as it was, when it does not
  * fit. */
 bool bo_sse_append(char *out, size_t cap, size_t *len, int64_t retry_ms,
-                    const char *name, const char *data, size_t data_len);
+                   const char *name, const char *data, size_t data_len);
 
 /* The room bo_sse_append() needs at most for `data_len` bytes of data
  * with a name of `name_len` bytes: the retry field, the name's line, and

@@ -364,8 +364,8 @@ Test(degradation, redis_frozen_answers_503_in_bounded_time, .timeout = 300) {
 
 /* ---- Memory under thousands of idle connections ------------------------ */
 
-/* Idle keep-alive connections held open at once: the server's default cap
- * is 10,000 (BOXOFFICE_MAX_CONNECTIONS) across its worker threads, which
+/* Idle keep-alive connections held open at once: the server's cap is set
+ * to 10,000 (BOXOFFICE_MAX_CONNECTIONS) across its worker threads, which
  * each take an equal share; 100 are left for the requests that show the
  * server still serves, and for the shares' rounding. */
 #define IDLE_CONNECTIONS 9900
@@ -578,7 +578,7 @@ Test(degradation, memory_bounded_under_10000_idle_connections, .timeout = 180) {
    * (10 s by default); on a loaded machine opening them all can take that
    * long, and those closed early would not be measured. */
   static const char *const env[] = {"BOXOFFICE_CLIENT_TIMEOUT_SECONDS=120",
-                                    NULL};
+                                    "BOXOFFICE_MAX_CONNECTIONS=10000", NULL};
   struct it_server *s = it_server_start(&(struct it_server_opts){.env = env});
   /* Measured on the plain build only: a sanitizer's shadow memory makes
    * the figure meaningless, and an ASan server on a loaded two-core CI

@@ -319,9 +319,8 @@ Test(stream, first_event_is_the_status_body, .timeout = 60) {
                (long long)(st->events[0].at_ms - st->opened_ms));
   cr_assert_str_eq(st->events[0].name, "message");
   json_t *polled = polled_status(s, token);
-  cr_assert(json_equal(st->events[0].json, polled),
-            "event %s, poll %s", json_dumps(st->events[0].json, 0),
-            json_dumps(polled, 0));
+  cr_assert(json_equal(st->events[0].json, polled), "event %s, poll %s",
+            json_dumps(st->events[0].json, 0), json_dumps(polled, 0));
   cr_assert_str_eq(it_jstr(st->events[0].json, "token"), token);
   json_decref(polled);
   cr_assert_not(st->done, "the stream ended: %.300s", st->raw);
@@ -365,10 +364,10 @@ Test(stream, tokens_that_are_not_live_get_401, .timeout = 60) {
   struct it_response r = {0};
   it_send(s, &(struct it_request){.path = "/api/v1/queue/stream"}, &r);
   it_assert_problem(&r, 401, "TOKEN_INVALID");
-  it_send(s,
-          &(struct it_request){.path = "/api/v1/queue/stream",
-                               .token = "forged"},
-          &r);
+  it_send(
+      s,
+      &(struct it_request){.path = "/api/v1/queue/stream", .token = "forged"},
+      &r);
   it_assert_problem(&r, 401, "TOKEN_INVALID");
   /* Well-formed (22 base64url characters) but never issued. */
   it_send(s,
@@ -398,8 +397,8 @@ Test(stream, tokens_that_are_not_live_get_401, .timeout = 60) {
 static bool first_is_end(struct sse_set *set, void *arg) {
   struct sse *s = arg;
   (void)set;
-  return s->done || (s->event_count > 0 &&
-                     strcmp(last_event(s)->name, "end") == 0);
+  return s->done ||
+         (s->event_count > 0 && strcmp(last_event(s)->name, "end") == 0);
 }
 
 /* Paying spends the token: the stream's last event says so (within the
@@ -524,10 +523,8 @@ Test(stream, at_most_one_event_a_second, .timeout = 90) {
  * stream is not closed as an idle connection: the client timeout here is
  * 3 s, five times shorter than the silence. */
 Test(stream, heartbeat_after_silence_and_no_idle_timeout, .timeout = 90) {
-  static const char *const env[] = {"BOXOFFICE_CLIENT_TIMEOUT_SECONDS=3",
-                                    NULL};
-  struct it_server *s =
-      it_server_start(&(struct it_server_opts){.env = env});
+  static const char *const env[] = {"BOXOFFICE_CLIENT_TIMEOUT_SECONDS=3", NULL};
+  struct it_server *s = it_server_start(&(struct it_server_opts){.env = env});
   char *token = new_token(s, "kim"); /* ACTIVE for 600 s: nothing changes */
   struct sse_set *set = sse_set_new();
   struct sse *st = sse_open(set, s, token, NULL);
@@ -541,7 +538,8 @@ Test(stream, heartbeat_after_silence_and_no_idle_timeout, .timeout = 90) {
   cr_assert_gt(st->heartbeats, 0, "no heartbeat within 18 s");
   int64_t after = st->first_heartbeat_ms - first;
   cr_assert(after >= 14000 && after <= 17000,
-            "the heartbeat came %lld ms after the last event", (long long)after);
+            "the heartbeat came %lld ms after the last event",
+            (long long)after);
   cr_assert_eq(st->event_count, 1, "%d events from a state that did not change",
                st->event_count);
   /* Still open and still served. */

@@ -120,7 +120,7 @@ Test(config, defaults) {
   cr_expect_eq(r.s.active_seconds, 600);
   cr_expect_str_empty(r.s.admin_token);
   cr_expect_eq(r.s.threads, 8);
-  cr_expect_eq(r.s.max_connections, 10000);
+  cr_expect_eq(r.s.max_connections, 20000);
   cr_expect_not(r.s.demo);
 }
 
@@ -579,7 +579,7 @@ Test(config, help_names_every_setting) {
       "default 8, from 1 to 256",
       "--max-connections",
       "BOXOFFICE_MAX_CONNECTIONS",
-      "default 10000, from 1 to 1000000",
+      "default 20000, from 1 to 1000000",
       "--demo",
       "--help",
       "--version",

@@ -9,8 +9,8 @@ static void check(int64_t retry_ms, const char *name, const char *data,
                   const char *expected) {
   char out[BO_SSE_SIZE(16, 64)];
   size_t len = 0;
-  cr_assert(bo_sse_append(out, sizeof out, &len, retry_ms, name, data,
-                          strlen(data)));
+  cr_assert(
+      bo_sse_append(out, sizeof out, &len, retry_ms, name, data, strlen(data)));
   cr_assert_eq(len, strlen(expected), "wrote %zu bytes: %.*s", len, (int)len,
                out);
   cr_assert_eq(memcmp(out, expected, len), 0, "wrote %.*s", (int)len, out);
