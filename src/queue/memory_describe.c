@@ -63,10 +63,18 @@ static int64_t bo_memq_eta(const struct bo_memq *q, int64_t position,
 }
 
 /* Seconds to the on-sale, at least 1 (also while a draw that ran out of
- * memory waits for the next step). */
+ * memory waits for the next step), plus, with a rate set, the wait of the
+ * draw's middle place at that rate: where a token lands is not known
+ * before the draw, and the middle is the estimate with the least error on
+ * average. */
 static int64_t bo_memq_pre_queue_eta(const struct bo_memq *q, int64_t now_ms) {
   int64_t left = bo_memq_ceil_div(q->policy.on_sale_at_ms - now_ms, 1000);
-  return left > 0 ? left : 1;
+  if (left < 1)
+    left = 1;
+  int64_t per_minute = q->policy.admit_per_minute;
+  if (per_minute > 0)
+    left += bo_memq_ceil_div(((int64_t)q->pre.count + 1) / 2 * 60, per_minute);
+  return left;
 }
 
 void bo_memq_describe(const struct bo_memq *q, uint32_t index, int64_t now_ms,

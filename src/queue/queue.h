@@ -45,15 +45,17 @@
  *  - paused: nobody is admitted; joins still queue;
  *  - on_sale_at_ms > 0 (the pre-queue): a join before on_sale_at_ms waits
  *    in the pre-queue, unordered (WAITING, pre_queue set, position = how
- *    many are in the pre-queue, ETA = seconds to the on-sale). Pre-queue
- *    tokens are never dropped as idle. Once now >= on_sale_at_ms the driver
- *    draws them (memory: in the next step; Redis: in the next admit()):
- *    each gets its entry id (bo_draw_entry_id), they are sorted by
- *    bo_draw_sort() with policy.seed, and they take the front of the line
- *    in that order, seen at the draw's time, ahead of every join made after
- *    the on-sale, which join the end in arrival order. Until the draw is
- *    done the line admits nobody. A line draws once; draw_result() then
- *    returns the entry ids in drawn order. */
+ *    many are in the pre-queue, ETA = seconds to the on-sale plus, when
+ *    admit_per_minute > 0, the wait of the pre-queue's middle place at that
+ *    rate). Pre-queue tokens are never dropped as idle. Once now >=
+ *    on_sale_at_ms the driver draws them (memory: in the next step;
+ *    Redis: in the next admit()): each gets its entry id
+ *    (bo_draw_entry_id), they are sorted by bo_draw_sort() with
+ *    policy.seed, and they take the front of the line in that order, seen
+ *    at the draw's time, ahead of every join made after the on-sale, which
+ *    join the end in arrival order. Until the draw is done the line admits
+ *    nobody. A line draws once; draw_result() then returns the entry ids
+ *    in drawn order. */
 #ifndef BO_QUEUE_QUEUE_H
 #define BO_QUEUE_QUEUE_H
 

@@ -297,10 +297,17 @@ local function eta(position)
 end
 
 -- Seconds until the on-sale, at least 1 (the draw may be a tick late).
-local function pre_queue_eta()
+-- Seconds to the on-sale, plus, with a rate set, the wait of the draw's
+-- middle place at that rate: where a token lands is not known before the
+-- draw, and the middle is the estimate with the least error on average
+-- (memory_describe.c has the same rule).
+local function pre_queue_eta(pre_count)
   local wait = ceil_div(on_sale - now, 1000)
   if wait < 1 then
-    return 1
+    wait = 1
+  end
+  if admit_per_minute > 0 then
+    wait = wait + ceil_div(floor_div(pre_count + 1, 2) * 60, admit_per_minute)
   end
   return wait
 end
@@ -325,8 +332,9 @@ local function describe(token, user, created, admitted)
             created, admitted, 0}
   end
   if redis.call('ZSCORE', K_PRE, token) then
-    return {R_OK, S_WAITING, tonumber(user), redis.call('ZCARD', K_PRE),
-            pre_queue_eta(), 0, token, created, admitted, 1}
+    local pre_count = redis.call('ZCARD', K_PRE)
+    return {R_OK, S_WAITING, tonumber(user), pre_count,
+            pre_queue_eta(pre_count), 0, token, created, admitted, 1}
   end
   -- A live token is in one of the three sets; anything else is a bug.
   return redis.error_reply('queue: live token in no set')

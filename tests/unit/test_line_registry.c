@@ -306,3 +306,23 @@ Test(line_registry, the_pre_queue_is_drawn_at_the_on_sale) {
   }
   free(draw.entry_ids);
 }
+
+Test(line_registry, a_pre_queue_waits_for_the_on_sale_and_the_middle_place) {
+  struct bo_new_schedule s = {.starts_at_ms = fx.now_ms + 3600 * 1000,
+                              .seat_count = 100,
+                              .price = PRICE};
+  struct bo_new_line line = {.admit_per_minute = 60,
+                             .inventory_factor_pct = 100,
+                             .on_sale_at_ms = fx.now_ms + 60 * 1000};
+  int64_t concert = 0;
+  cr_assert_eq(
+      bo_catalog_create_concert(&fx.app, "rated", &s, 1, &line, &concert),
+      BO_OK);
+  struct bo_token_info last = {0};
+  for (int i = 0; i < 20; i++)
+    last = issue(fixture_user(&fx, "early", 0), concert, BO_OK);
+  cr_assert(last.pre_queue);
+  /* 60 s to the on-sale, then the middle of 20 places (the 10th) at one a
+   * second: 10 s more. */
+  cr_assert_eq(last.estimated_wait_seconds, 70);
+}

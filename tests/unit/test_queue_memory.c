@@ -3,88 +3,22 @@
  * call names its now_ms. The randomised tests compare every answer with a
  * deliberately naive model (arrays and linear scans) of the same promises. */
 #include "queue/queue.h"
+#include "support/concurrent_joins.h"
+#include "support/queue_calls.h"
+#include "support/queue_model.h"
+#include "support/stopwatch.h"
 
 #include <criterion/criterion.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* For tests not about idle timeouts: the longest idle_ms open() accepts,
- * longer than any test's clock runs (the scale test's runs 3.5 days). */
-#define LONG_IDLE_MS (INT64_C(7) * 24 * 3600 * 1000)
-
 static struct bo_queue *open_queue(int64_t active_max, int64_t active_ms,
                                    int64_t spent_keep_ms, int64_t idle_ms) {
-  struct bo_queue_settings settings = {.active_max = active_max,
-                                       .active_ms = active_ms,
-                                       .spent_keep_ms = spent_keep_ms,
-                                       .idle_ms = idle_ms};
-  char error[256] = "";
-  struct bo_queue *queue =
-      bo_queue_open("memory", &settings, error, sizeof error);
-  cr_assert_not_null(queue, "bo_queue_open(memory): %s", error);
-  return queue;
-}
-
-static struct bo_token_info join_as(struct bo_queue *queue, int64_t user_id,
-                                    int64_t now_ms, int want_created) {
-  struct bo_token_info info;
-  int created = -1;
-  cr_assert_eq(queue->driver->join(queue, user_id, now_ms, &info, &created),
-               BO_QUEUE_OK, "join user %lld", (long long)user_id);
-  cr_assert_eq(created, want_created, "user %lld created=%d",
-               (long long)user_id, created);
-  cr_assert_eq(info.user_id, user_id);
-  return info;
-}
-
-static struct bo_token_info status_of(struct bo_queue *queue,
-                                      const struct bo_token *token,
-                                      int64_t now_ms) {
-  struct bo_token_info info;
-  cr_assert_eq(queue->driver->status(queue, token, now_ms, &info), BO_QUEUE_OK);
-  return info;
-}
-
-static enum bo_queue_status status_code(struct bo_queue *queue,
-                                        const struct bo_token *token,
-                                        int64_t now_ms) {
-  struct bo_token_info info;
-  return queue->driver->status(queue, token, now_ms, &info);
-}
-
-static struct bo_queue_stats stats_of(struct bo_queue *queue) {
-  struct bo_queue_stats stats;
-  cr_assert_eq(queue->driver->stats(queue, &stats), BO_QUEUE_OK);
-  return stats;
-}
-
-static void assert_waiting(const struct bo_token_info *info, int64_t position) {
-  cr_assert_eq(info->state, BO_TOKEN_WAITING, "user %lld state %d",
-               (long long)info->user_id, info->state);
-  cr_assert_eq(info->position, position, "user %lld position %lld != %lld",
-               (long long)info->user_id, (long long)info->position,
-               (long long)position);
-  cr_assert_eq(info->expires_at_ms, 0);
-  cr_assert_geq(info->estimated_wait_seconds, 1);
-}
-
-static void assert_active(const struct bo_token_info *info,
-                          int64_t expires_at_ms) {
-  cr_assert_eq(info->state, BO_TOKEN_ACTIVE, "user %lld state %d",
-               (long long)info->user_id, info->state);
-  cr_assert_eq(info->position, 0);
-  cr_assert_eq(info->estimated_wait_seconds, 0);
-  cr_assert_eq(info->expires_at_ms, expires_at_ms, "expires %lld != %lld",
-               (long long)info->expires_at_ms, (long long)expires_at_ms);
-}
-
-static int same_token(const struct bo_token *a, const struct bo_token *b) {
-  return memcmp(a->bytes, b->bytes, BO_TOKEN_BYTES) == 0;
+  return open_queue_at("memory", active_max, active_ms, spent_keep_ms, idle_ms);
 }
 
 /* ---- opening ---- */
@@ -122,10 +56,10 @@ Test(queue_memory, open_names_the_problem) {
   bad.idle_ms = -1;
   cr_assert_null(bo_queue_open("memory", &bad, error, sizeof error));
   cr_assert_not_null(strstr(error, "idle_ms"), "%s", error);
-  bad.idle_ms = LONG_IDLE_MS + 1;
+  bad.idle_ms = LONG_MS + 1;
   cr_assert_null(bo_queue_open("memory", &bad, error, sizeof error));
   cr_assert_not_null(strstr(error, "idle_ms"), "%s", error);
-  bad.idle_ms = LONG_IDLE_MS;
+  bad.idle_ms = LONG_MS;
   queue = bo_queue_open("memory", &bad, error, sizeof error);
   cr_assert_not_null(queue, "%s", error);
   bo_queue_close(queue);
@@ -138,7 +72,7 @@ Test(queue_memory, open_names_the_problem) {
 /* ---- joining ---- */
 
 Test(queue_memory, first_joins_active_then_waiting_in_order) {
-  struct bo_queue *queue = open_queue(3, 60000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(3, 60000, 1000, LONG_MS);
   int64_t now = 1700000000000;
   for (int64_t user = 1; user <= 3; user++) {
     struct bo_token_info info = join_as(queue, user, now, 1);
@@ -156,7 +90,7 @@ Test(queue_memory, first_joins_active_then_waiting_in_order) {
 }
 
 Test(queue_memory, rejoin_returns_the_same_token) {
-  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_MS);
   struct bo_token_info active = join_as(queue, 10, 0, 1);
   struct bo_token_info waiting = join_as(queue, 20, 5, 1);
   cr_assert(!same_token(&active.token, &waiting.token));
@@ -175,7 +109,7 @@ Test(queue_memory, rejoin_returns_the_same_token) {
 }
 
 Test(queue_memory, unknown_or_forged_token_is_not_found) {
-  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_MS);
   struct bo_token_info mine = join_as(queue, 1, 0, 1);
   struct bo_token never_issued;
   memset(never_issued.bytes, 0, sizeof never_issued.bytes);
@@ -195,7 +129,7 @@ Test(queue_memory, unknown_or_forged_token_is_not_found) {
 /* ---- time running out ---- */
 
 Test(queue_memory, active_expires_at_read_time_without_admit) {
-  struct bo_queue *queue = open_queue(1, 1000, 5000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 1000, 5000, LONG_MS);
   struct bo_token_info first = join_as(queue, 1, 0, 1);
   struct bo_token_info second = join_as(queue, 2, 0, 1);
   assert_active(&first, 1000);
@@ -226,7 +160,7 @@ Test(queue_memory, active_expires_at_read_time_without_admit) {
  * without the leavers, and at most 2 may be ACTIVE at any moment. */
 Test(queue_memory, admission_is_fifo_after_leaves_and_expiries) {
   enum { USERS = 10, MAX = 2 };
-  struct bo_queue *queue = open_queue(MAX, 1000, 100000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(MAX, 1000, 100000, LONG_MS);
   struct bo_token tokens[USERS + 1];
   for (int user = 1; user <= USERS; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -285,7 +219,7 @@ Test(queue_memory, admission_is_fifo_after_leaves_and_expiries) {
 /* ---- leaving ---- */
 
 Test(queue_memory, leave_reads_spent_then_is_forgotten) {
-  struct bo_queue *queue = open_queue(1, 60000, 500, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 60000, 500, LONG_MS);
   struct bo_token_info first = join_as(queue, 1, 0, 1);
   struct bo_token_info second = join_as(queue, 2, 0, 1);
   cr_assert_eq(queue->driver->leave(queue, &first.token, 100), BO_QUEUE_OK);
@@ -323,7 +257,7 @@ Test(queue_memory, leave_reads_spent_then_is_forgotten) {
 /* A SPENT deadline can come before the ACTIVE one it replaces; the token
  * must still be forgotten on time, not when the next ACTIVE one expires. */
 Test(queue_memory, spent_keep_shorter_than_active_time) {
-  struct bo_queue *queue = open_queue(3, 10000, 100, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(3, 10000, 100, LONG_MS);
   struct bo_token tokens[4];
   for (int user = 1; user <= 3; user++)
     tokens[user] = join_as(queue, user, user, 1).token;
@@ -341,7 +275,7 @@ Test(queue_memory, spent_keep_shorter_than_active_time) {
 }
 
 Test(queue_memory, leaving_the_middle_shifts_those_behind) {
-  struct bo_queue *queue = open_queue(1, 60000, 60000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 60000, 60000, LONG_MS);
   struct bo_token tokens[8];
   for (int user = 1; user <= 7; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -381,12 +315,6 @@ Test(queue_memory, leaving_the_middle_shifts_those_behind) {
  * Only status() and join() count as being seen; admit() and stats() look
  * without touching, so they are how these tests observe a token without
  * keeping it alive. */
-
-static int64_t admit_at(struct bo_queue *queue, int64_t now_ms) {
-  int64_t admitted = -1;
-  cr_assert_eq(queue->driver->admit(queue, now_ms, &admitted), BO_QUEUE_OK);
-  return admitted;
-}
 
 Test(queue_memory, idle_waiting_token_leaves_and_those_behind_move_up) {
   enum { IDLE = 1000 };
@@ -578,8 +506,8 @@ Test(queue_memory, idle_ms_zero_never_drops) {
   /* 1 expires at 1000: 2 is admitted, however long ago it was seen. */
   struct bo_token_info info = status_of(queue, &two.token, 1000);
   assert_active(&info, 2000);
-  info = status_of(queue, &three.token, LONG_IDLE_MS);
-  assert_active(&info, LONG_IDLE_MS + 1000);
+  info = status_of(queue, &three.token, LONG_MS);
+  assert_active(&info, LONG_MS + 1000);
   bo_queue_close(queue);
 }
 
@@ -588,7 +516,7 @@ Test(queue_memory, idle_ms_zero_never_drops) {
 Test(queue_memory, eta_worst_case_before_any_measurement) {
   /* Nobody has come out of the line yet (the first three went straight
    * in), so ETA = ceil(position * active_ms / 1000 / active_max). */
-  struct bo_queue *queue = open_queue(3, 10000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(3, 10000, 1000, LONG_MS);
   for (int64_t user = 1; user <= 3; user++)
     join_as(queue, user, 0, 1);
   const int64_t want[] = {4, 7, 10, 14}; /* ceil(10/3), ceil(20/3), ... */
@@ -601,7 +529,7 @@ Test(queue_memory, eta_worst_case_before_any_measurement) {
   bo_queue_close(queue);
 
   /* Short active time: the rounding must not reach 0. */
-  queue = open_queue(10, 100, 1000, LONG_IDLE_MS);
+  queue = open_queue(10, 100, 1000, LONG_MS);
   for (int64_t user = 1; user <= 10; user++)
     join_as(queue, user, 0, 1);
   struct bo_token_info info = join_as(queue, 11, 0, 1);
@@ -613,7 +541,7 @@ Test(queue_memory, eta_worst_case_before_any_measurement) {
 Test(queue_memory, eta_from_admissions_in_the_last_minute) {
   /* Long active time, so slots free only when we say (leave). The first
    * admission out of the line (at 1000) starts the measuring span. */
-  struct bo_queue *queue = open_queue(2, 1000000, 1000000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(2, 1000000, 1000000, LONG_MS);
   struct bo_token tokens[16];
   for (int user = 1; user <= 15; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -671,423 +599,24 @@ Test(queue_memory, eta_from_admissions_in_the_last_minute) {
 
 /* ---- against a model ---- */
 
-/* The promises of queue.h written as plainly as possible: a flat array of
- * every token ever issued, linear scans for everything. */
-enum { MODEL_GONE, MODEL_WAITING, MODEL_ACTIVE, MODEL_SPENT };
-
-struct model_token {
-  struct bo_token token;
-  int64_t user_id;
-  int state;
-  int64_t seq;
-  int64_t deadline_ms;
-  int64_t joined_ms, seen_ms; /* WAITING: created; last join or status */
-};
-
-struct model {
-  struct model_token *tokens;
-  int count;
-  int64_t next_seq;
-  int64_t active_max, active_ms, spent_keep_ms, idle_ms;
-  int64_t admitted_total;
-  int64_t *admitted_at_ms; /* admissions out of the line, for the ETA */
-  int admissions;
-  int64_t admitting_since_ms; /* the first admission out of the line */
-  int64_t dropped_idle;   /* WAITING tokens that left for want of a status */
-  int64_t kept_by_asking; /* admitted after waiting longer than idle_ms */
-};
-
-static int model_count(const struct model *m, int state) {
-  int n = 0;
-  for (int i = 0; i < m->count; i++)
-    n += m->tokens[i].state == state;
-  return n;
-}
-
-static void model_step(struct model *m, int64_t now_ms) {
-  for (int i = 0; i < m->count; i++) {
-    struct model_token *t = &m->tokens[i];
-    if ((t->state == MODEL_ACTIVE || t->state == MODEL_SPENT) &&
-        t->deadline_ms <= now_ms)
-      t->state = MODEL_GONE;
-  }
-  for (int i = 0; i < m->count; i++) {
-    struct model_token *t = &m->tokens[i];
-    if (t->state == MODEL_WAITING && m->idle_ms > 0 &&
-        t->seen_ms + m->idle_ms <= now_ms) {
-      t->state = MODEL_GONE;
-      m->dropped_idle++;
-    }
-  }
-  while (model_count(m, MODEL_ACTIVE) < m->active_max) {
-    struct model_token *first = NULL;
-    for (int i = 0; i < m->count; i++)
-      if (m->tokens[i].state == MODEL_WAITING &&
-          (first == NULL || m->tokens[i].seq < first->seq))
-        first = &m->tokens[i];
-    if (first == NULL)
-      break;
-    first->state = MODEL_ACTIVE;
-    first->deadline_ms = now_ms + m->active_ms;
-    m->kept_by_asking += now_ms - first->joined_ms > m->idle_ms;
-    m->admitted_total++;
-    if (m->admissions == 0)
-      m->admitting_since_ms = now_ms;
-    m->admitted_at_ms[m->admissions++] = now_ms;
-  }
-}
-
-static int64_t model_position(const struct model *m,
-                              const struct model_token *t) {
-  int64_t ahead = 0;
-  for (int i = 0; i < m->count; i++)
-    ahead += m->tokens[i].state == MODEL_WAITING && m->tokens[i].seq < t->seq;
-  return ahead + 1;
-}
-
-/* queue.h: admissions out of the line in the seconds second-59..second,
- * over the part of that window since the first of them, at least 1 s. */
-static int64_t model_eta(const struct model *m, int64_t position,
-                         int64_t now_ms) {
-  int64_t second = now_ms / 1000, n = 0;
-  for (int i = 0; i < m->admissions; i++) {
-    int64_t s = m->admitted_at_ms[i] / 1000;
-    n += s <= second && s > second - 60;
-  }
-  if (n > 0) {
-    int64_t window_start = (second - 59) * 1000;
-    int64_t since = window_start > m->admitting_since_ms
-                        ? window_start
-                        : m->admitting_since_ms;
-    int64_t span = now_ms - since < 1000 ? 1000 : now_ms - since;
-    return (position * span + n * 1000 - 1) / (n * 1000);
-  }
-  int64_t worst = (position * m->active_ms + 1000 * m->active_max - 1) /
-                  (1000 * m->active_max);
-  return worst > 0 ? worst : 1;
-}
-
-static void model_check(const struct model *m, const struct model_token *t,
-                        const struct bo_token_info *got, int64_t now_ms) {
-  cr_assert(same_token(&got->token, &t->token));
-  cr_assert_eq(got->user_id, t->user_id);
-  switch (t->state) {
-  case MODEL_WAITING: {
-    int64_t position = model_position(m, t);
-    assert_waiting(got, position);
-    cr_assert_eq(got->estimated_wait_seconds, model_eta(m, position, now_ms),
-                 "eta %lld at position %lld",
-                 (long long)got->estimated_wait_seconds, (long long)position);
-    break;
-  }
-  case MODEL_ACTIVE:
-    assert_active(got, t->deadline_ms);
-    break;
-  case MODEL_SPENT:
-    cr_assert_eq(got->state, BO_TOKEN_SPENT);
-    break;
-  default:
-    cr_assert_fail("a gone token was described");
-  }
-}
-
-static uint64_t rng_next(uint64_t *state) {
-  /* xorshift64*: deterministic, so a failure replays. */
-  *state ^= *state >> 12;
-  *state ^= *state << 25;
-  *state ^= *state >> 27;
-  return *state * UINT64_C(2685821657736338717);
-}
-
-struct model_run {
-  int ops, users;
-  int64_t active_max, active_ms, spent_keep_ms, idle_ms;
-  int64_t max_step_ms;                /* the clock moves 0..this per op */
-  int64_t min_longest;                /* the line must grow past this */
-  int64_t min_dropped_idle, min_kept; /* idle timeouts must happen, and
-                                         asking must save some places */
-  uint64_t seed;
-};
-
-/* A random token in `state`, or -1 when there is none. */
-static int model_pick(const struct model *m, int state, uint64_t *seed) {
-  int n = model_count(m, state);
-  if (n == 0)
-    return -1;
-  int pick = (int)(rng_next(seed) % (uint64_t)n);
-  for (int i = 0; i < m->count; i++)
-    if (m->tokens[i].state == state && pick-- == 0)
-      return i;
-  return -1;
-}
-
-static void run_against_model(struct model_run run) {
-  struct bo_queue *queue =
-      open_queue(run.active_max, run.active_ms, run.spent_keep_ms, run.idle_ms);
-  struct model m = {.active_max = run.active_max,
-                    .active_ms = run.active_ms,
-                    .spent_keep_ms = run.spent_keep_ms,
-                    .idle_ms = run.idle_ms};
-  m.tokens = calloc((size_t)run.ops, sizeof *m.tokens);
-  m.admitted_at_ms = calloc((size_t)run.ops + 1, sizeof *m.admitted_at_ms);
-  cr_assert(m.tokens && m.admitted_at_ms);
-  uint64_t seed = run.seed;
-  int64_t now = 1700000000000;
-  int64_t longest_line = 0;
-  for (int op = 0; op < run.ops; op++) {
-    int victim = 0;
-    now += (int64_t)(rng_next(&seed) % (uint64_t)(run.max_step_ms + 1));
-    /* The last third only drains the line, so the ring shrinks too. */
-    int draining = op >= run.ops * 2 / 3;
-    uint64_t roll = rng_next(&seed) % 100;
-    /* ASK is a status() of a WAITING token: what keeps a place alive. */
-    enum { JOIN, STATUS, ASK, LEAVE_ANY, LEAVE_WAITING, ADMIT } action;
-    if (!draining)
-      action = roll < 45 || m.count == 0 ? JOIN
-               : roll < 60               ? STATUS
-               : roll < 70               ? ASK
-               : roll < 92               ? LEAVE_ANY
-                                         : ADMIT;
-    else
-      action = roll < 55   ? LEAVE_WAITING
-               : roll < 70 ? ASK
-               : roll < 85 ? STATUS
-                           : ADMIT;
-    if (action == LEAVE_WAITING || action == ASK) {
-      /* Picked before the call: the token may time out in its step. */
-      victim = model_pick(&m, MODEL_WAITING, &seed);
-      if (victim < 0)
-        action = ADMIT;
-      else if (action == ASK)
-        action = STATUS;
-    } else if (action == STATUS || action == LEAVE_ANY) {
-      victim = (int)(rng_next(&seed) % (uint64_t)m.count);
-    }
-    if (action == JOIN) {
-      int64_t user = 1 + (int64_t)(rng_next(&seed) % (uint64_t)run.users);
-      struct bo_token_info got;
-      int created = -1;
-      cr_assert_eq(queue->driver->join(queue, user, now, &got, &created),
-                   BO_QUEUE_OK);
-      model_step(&m, now);
-      struct model_token *live = NULL;
-      for (int i = 0; i < m.count; i++)
-        if (m.tokens[i].user_id == user &&
-            (m.tokens[i].state == MODEL_WAITING ||
-             m.tokens[i].state == MODEL_ACTIVE))
-          live = &m.tokens[i];
-      cr_assert_eq(created, live == NULL, "op %d user %lld", op,
-                   (long long)user);
-      if (live == NULL) {
-        live = &m.tokens[m.count++];
-        *live = (struct model_token){.token = got.token,
-                                     .user_id = user,
-                                     .seq = m.next_seq++,
-                                     .joined_ms = now};
-        if (model_count(&m, MODEL_WAITING) == 0 &&
-            model_count(&m, MODEL_ACTIVE) < m.active_max) {
-          live->state = MODEL_ACTIVE;
-          live->deadline_ms = now + run.active_ms;
-          m.admitted_total++;
-        } else {
-          live->state = MODEL_WAITING;
-        }
-      }
-      if (live->state == MODEL_WAITING) /* joining again is being seen */
-        live->seen_ms = now;
-      model_check(&m, live, &got, now);
-    } else if (action == STATUS) { /* of any token ever issued */
-      struct model_token *t = &m.tokens[victim];
-      struct bo_token_info got;
-      enum bo_queue_status st =
-          queue->driver->status(queue, &t->token, now, &got);
-      model_step(&m, now);
-      if (t->state == MODEL_GONE)
-        cr_assert_eq(st, BO_QUEUE_NOT_FOUND, "op %d", op);
-      else {
-        cr_assert_eq(st, BO_QUEUE_OK, "op %d state %d", op, t->state);
-        if (t->state == MODEL_WAITING)
-          t->seen_ms = now;
-        model_check(&m, t, &got, now);
-      }
-    } else if (action == LEAVE_ANY || action == LEAVE_WAITING) {
-      struct model_token *t = &m.tokens[victim];
-      enum bo_queue_status st = queue->driver->leave(queue, &t->token, now);
-      model_step(&m, now);
-      if (t->state == MODEL_WAITING || t->state == MODEL_ACTIVE) {
-        cr_assert_eq(st, BO_QUEUE_OK, "op %d", op);
-        t->state = MODEL_SPENT;
-        t->deadline_ms = now + run.spent_keep_ms;
-        model_step(&m, now);
-      } else {
-        cr_assert_eq(st, BO_QUEUE_NOT_FOUND, "op %d state %d", op, t->state);
-      }
-    } else { /* admit */
-      int64_t before = m.admitted_total, admitted = -1;
-      cr_assert_eq(queue->driver->admit(queue, now, &admitted), BO_QUEUE_OK);
-      model_step(&m, now);
-      cr_assert_eq(admitted, m.admitted_total - before, "op %d", op);
-    }
-    struct bo_queue_stats stats = stats_of(queue);
-    cr_assert_eq(stats.active, model_count(&m, MODEL_ACTIVE), "op %d", op);
-    cr_assert_leq(stats.active, run.active_max);
-    cr_assert_eq(stats.waiting, model_count(&m, MODEL_WAITING), "op %d", op);
-    cr_assert_eq(stats.admitted_total, m.admitted_total, "op %d", op);
-    /* No slot idles while someone waits. */
-    cr_assert(stats.waiting == 0 || stats.active == run.active_max);
-    if (stats.waiting > longest_line)
-      longest_line = stats.waiting;
-  }
-  fprintf(stderr,
-          "[queue_memory] model seed %#llx: longest line %lld, %lld dropped "
-          "idle, %lld admitted after waiting longer than idle_ms\n",
-          (unsigned long long)run.seed, (long long)longest_line,
-          (long long)m.dropped_idle, (long long)m.kept_by_asking);
-  cr_assert_gt(longest_line, run.min_longest, "the line never got long: %lld",
-               (long long)longest_line);
-  cr_assert_geq(m.dropped_idle, run.min_dropped_idle);
-  cr_assert_geq(m.kept_by_asking, run.min_kept);
-  cr_assert_eq(stats_of(queue).waiting, 0, "the line did not drain");
-  free(m.tokens);
-  free(m.admitted_at_ms);
-  bo_queue_close(queue);
-}
-
 Test(queue_memory, matches_model_short_line) {
-  run_against_model((struct model_run){.ops = 20000,
-                                       .users = 60,
-                                       .active_max = 3,
-                                       .active_ms = 2000,
-                                       .spent_keep_ms = 1500,
-                                       .idle_ms = 5000,
-                                       .max_step_ms = 120,
-                                       .min_longest = 20,
-                                       .min_dropped_idle = 500,
-                                       .min_kept = 300,
-                                       .seed = 0x9e3779b97f4a7c15u});
+  run_against_model("memory", "queue_memory", model_short_line);
 }
 
-/* Many users and slow admission: the line grows into the hundreds, so the
- * ring grows, is compacted around holes and shrinks again. */
+/* The line grows into the hundreds, so the ring grows, is compacted
+ * around holes and shrinks again. */
 Test(queue_memory, matches_model_long_line) {
-  run_against_model((struct model_run){.ops = 12000,
-                                       .users = 2000,
-                                       .active_max = 5,
-                                       .active_ms = 3000,
-                                       .spent_keep_ms = 4000,
-                                       .idle_ms = 60000,
-                                       .max_step_ms = 40,
-                                       .min_longest = 500,
-                                       .min_dropped_idle = 100,
-                                       .min_kept = 50,
-                                       .seed = 0xd1b54a32d192ed03u});
+  run_against_model("memory", "queue_memory", model_long_line);
 }
 
-/* As if idle timeouts did not exist: nobody leaves for want of asking. */
 Test(queue_memory, matches_model_without_idle_timeouts) {
-  run_against_model((struct model_run){.ops = 12000,
-                                       .users = 2000,
-                                       .active_max = 5,
-                                       .active_ms = 3000,
-                                       .spent_keep_ms = 4000,
-                                       .idle_ms = 0,
-                                       .max_step_ms = 40,
-                                       .min_longest = 500,
-                                       .min_dropped_idle = 0,
-                                       .min_kept = 0,
-                                       .seed = 0x2545f4914f6cdd1du});
+  run_against_model("memory", "queue_memory", model_without_idle_timeouts);
 }
 
 /* ---- threads ---- */
 
-enum { THREADS = 8, JOINS_PER_THREAD = 500, CONC_ACTIVE_MAX = 10 };
-
-struct joiner {
-  struct bo_queue *queue;
-  int thread;
-  struct bo_token_info infos[JOINS_PER_THREAD];
-  int failures;
-};
-
-static void *joiner_run(void *arg) {
-  struct joiner *j = arg;
-  for (int i = 0; i < JOINS_PER_THREAD; i++) {
-    int created = 0;
-    int64_t user = (int64_t)j->thread * 100000 + i;
-    if (j->queue->driver->join(j->queue, user, 5000, &j->infos[i], &created) !=
-            BO_QUEUE_OK ||
-        !created)
-      j->failures++;
-  }
-  return NULL;
-}
-
-static int compare_tokens(const void *a, const void *b) {
-  return memcmp(a, b, BO_TOKEN_BYTES);
-}
-
-/* Positions 1..W each taken exactly once, and exactly `active` ACTIVE. */
-static void assert_line_is_gap_free(const struct bo_token_info *infos,
-                                    int count, int active) {
-  int waiting = count - active;
-  char *seen = calloc((size_t)waiting + 1, 1);
-  int n_active = 0;
-  for (int i = 0; i < count; i++) {
-    if (infos[i].state == BO_TOKEN_ACTIVE) {
-      n_active++;
-      continue;
-    }
-    cr_assert_eq(infos[i].state, BO_TOKEN_WAITING);
-    cr_assert(infos[i].position >= 1 && infos[i].position <= waiting,
-              "position %lld", (long long)infos[i].position);
-    cr_assert(!seen[infos[i].position], "position %lld twice",
-              (long long)infos[i].position);
-    seen[infos[i].position] = 1;
-  }
-  cr_assert_eq(n_active, active);
-  free(seen);
-}
-
 Test(queue_memory, concurrent_joins_keep_one_line) {
-  enum { TOTAL = THREADS * JOINS_PER_THREAD };
-  struct bo_queue *queue =
-      open_queue(CONC_ACTIVE_MAX, 600000, 1000, LONG_IDLE_MS);
-  struct joiner *joiners = calloc(THREADS, sizeof *joiners);
-  pthread_t threads[THREADS];
-  for (int t = 0; t < THREADS; t++) {
-    joiners[t].queue = queue;
-    joiners[t].thread = t;
-    cr_assert_eq(pthread_create(&threads[t], NULL, joiner_run, &joiners[t]), 0);
-  }
-  for (int t = 0; t < THREADS; t++)
-    pthread_join(threads[t], NULL);
-
-  static struct bo_token_info at_join[TOTAL], now[TOTAL];
-  struct bo_token *tokens = calloc(TOTAL, sizeof *tokens);
-  for (int t = 0; t < THREADS; t++) {
-    cr_assert_eq(joiners[t].failures, 0);
-    for (int i = 0; i < JOINS_PER_THREAD; i++) {
-      int k = t * JOINS_PER_THREAD + i;
-      at_join[k] = joiners[t].infos[i];
-      tokens[k] = at_join[k].token;
-      now[k] = status_of(queue, &tokens[k], 5000);
-    }
-  }
-  /* Each join saw the line as it stood when it took the lock. */
-  assert_line_is_gap_free(at_join, TOTAL, CONC_ACTIVE_MAX);
-  assert_line_is_gap_free(now, TOTAL, CONC_ACTIVE_MAX);
-  for (int k = 0; k < TOTAL; k++)
-    if (at_join[k].state == BO_TOKEN_WAITING)
-      cr_assert_eq(now[k].position, at_join[k].position);
-  qsort(tokens, TOTAL, sizeof *tokens, compare_tokens);
-  for (int k = 1; k < TOTAL; k++)
-    cr_assert(!same_token(&tokens[k - 1], &tokens[k]), "duplicate token");
-  struct bo_queue_stats stats = stats_of(queue);
-  cr_assert_eq(stats.active, CONC_ACTIVE_MAX);
-  cr_assert_eq(stats.waiting, TOTAL - CONC_ACTIVE_MAX);
-  free(tokens);
-  free(joiners);
-  bo_queue_close(queue);
+  concurrent_joins_keep_one_line("memory", 1);
 }
 
 /* ---- scale ---- */
@@ -1097,19 +626,12 @@ static size_t heap_in_use(void) {
   return mi.uordblks + mi.hblkhd; /* small blocks + mmapped big ones */
 }
 
-static double seconds_since(const struct timespec *start) {
-  struct timespec end;
-  clock_gettime(CLOCK_MONOTONIC, &end);
-  return (double)(end.tv_sec - start->tv_sec) +
-         (double)(end.tv_nsec - start->tv_nsec) / 1e9;
-}
-
 Test(queue_memory, a_million_joins, .timeout = 120) {
   enum { N = 1000000, MAX = 100 };
   struct bo_token *tokens = malloc((size_t)N * sizeof *tokens);
   cr_assert_not_null(tokens);
   size_t before = heap_in_use();
-  struct bo_queue *queue = open_queue(MAX, 60000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(MAX, 60000, 1000, LONG_MS);
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (int i = 0; i < N; i++) {

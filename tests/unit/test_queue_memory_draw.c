@@ -1,31 +1,25 @@
 /* The memory queue's pre-queue and draw (queue.h, "Lines"; draw.h). The
- * expected order of a draw is computed here from the definition (SHA-256
+ * expected order of a draw is computed from the definition (SHA-256
  * of the token, HMAC-SHA256 keyed by the seed, ascending, ties by id) with
- * libsodium directly, not with bo_draw_sort(). Time is an argument. */
+ * libsodium directly, not with bo_draw_sort() (support/draw_order.h).
+ * Time is an argument. */
 #include "queue/queue.h"
+#include "support/draw_order.h"
+#include "support/queue_calls.h"
+#include "support/stopwatch.h"
 
 #include <criterion/criterion.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define LONG_MS (INT64_C(7) * 24 * 3600 * 1000)
 #define ON_SALE INT64_C(1700000060000)
 
 static struct bo_queue *open_queue(int64_t active_max, int64_t active_ms,
                                    int64_t idle_ms) {
-  struct bo_queue_settings settings = {.active_max = active_max,
-                                       .active_ms = active_ms,
-                                       .spent_keep_ms = 1000,
-                                       .idle_ms = idle_ms};
-  char error[256] = "";
-  struct bo_queue *queue =
-      bo_queue_open("memory", &settings, error, sizeof error);
-  cr_assert_not_null(queue, "bo_queue_open(memory): %s", error);
-  return queue;
+  return open_queue_at("memory", active_max, active_ms, 1000, idle_ms);
 }
 
 static struct bo_line_policy
@@ -36,86 +30,6 @@ pre_queue_policy(int64_t active_max, int64_t on_sale_at_ms, uint8_t seed_byte) {
   for (int i = 0; i < BO_DRAW_SEED_BYTES; i++)
     policy.seed[i] = (uint8_t)(seed_byte + 31 * i);
   return policy;
-}
-
-static void configure(struct bo_queue *queue,
-                      const struct bo_line_policy *policy) {
-  cr_assert_eq(queue->driver->configure(queue, policy), BO_QUEUE_OK);
-}
-
-static struct bo_token_info join_as(struct bo_queue *queue, int64_t user_id,
-                                    int64_t now_ms, int want_created) {
-  struct bo_token_info info;
-  int created = -1;
-  cr_assert_eq(queue->driver->join(queue, user_id, now_ms, &info, &created),
-               BO_QUEUE_OK, "join user %lld", (long long)user_id);
-  cr_assert_eq(created, want_created, "user %lld created=%d",
-               (long long)user_id, created);
-  return info;
-}
-
-static struct bo_token_info status_of(struct bo_queue *queue,
-                                      const struct bo_token *token,
-                                      int64_t now_ms) {
-  struct bo_token_info info;
-  cr_assert_eq(queue->driver->status(queue, token, now_ms, &info), BO_QUEUE_OK);
-  return info;
-}
-
-static enum bo_queue_status status_code(struct bo_queue *queue,
-                                        const struct bo_token *token,
-                                        int64_t now_ms) {
-  struct bo_token_info info;
-  return queue->driver->status(queue, token, now_ms, &info);
-}
-
-static struct bo_queue_stats stats_of(struct bo_queue *queue) {
-  struct bo_queue_stats stats;
-  cr_assert_eq(queue->driver->stats(queue, &stats), BO_QUEUE_OK);
-  return stats;
-}
-
-static int64_t admit_at(struct bo_queue *queue, int64_t now_ms) {
-  int64_t admitted = -1;
-  cr_assert_eq(queue->driver->admit(queue, now_ms, &admitted), BO_QUEUE_OK);
-  return admitted;
-}
-
-static int same_token(const struct bo_token *a, const struct bo_token *b) {
-  return memcmp(a->bytes, b->bytes, BO_TOKEN_BYTES) == 0;
-}
-
-/* ---- the draw's order, from its definition ---- */
-
-struct expected {
-  uint8_t id[32];
-  uint8_t key[32];
-  int user; /* index into the caller's arrays */
-};
-
-static int expected_compare(const void *a, const void *b) {
-  const struct expected *x = a, *y = b;
-  int by_key = memcmp(x->key, y->key, 32);
-  return by_key != 0 ? by_key : memcmp(x->id, y->id, 32);
-}
-
-/* out[i].user = the i-th user in drawn order, of tokens[0..n). */
-static void expected_order(const uint8_t seed[32],
-                           const struct bo_token *tokens, int n,
-                           struct expected *out) {
-  cr_assert_geq(sodium_init(), 0);
-  for (int i = 0; i < n; i++) {
-    crypto_hash_sha256(out[i].id, tokens[i].bytes, BO_TOKEN_BYTES);
-    crypto_auth_hmacsha256(out[i].key, out[i].id, 32, seed);
-    out[i].user = i;
-  }
-  qsort(out, (size_t)n, sizeof *out, expected_compare);
-}
-
-static struct bo_draw_result draw_result_of(struct bo_queue *queue) {
-  struct bo_draw_result draw;
-  cr_assert_eq(queue->driver->draw_result(queue, &draw), BO_QUEUE_OK);
-  return draw;
 }
 
 /* ---- before the on-sale ---- */
@@ -133,7 +47,7 @@ Test(queue_memory_draw, joins_before_the_on_sale_wait_in_the_pre_queue) {
                          ON_SALE - 1};
   const int64_t eta[6] = {0, 60, 31, 10, 1, 1};
   for (int user = 1; user <= 5; user++) {
-    struct bo_token_info info = join_as(queue, user, at[user], 1);
+    struct bo_token_info info = join_created(queue, user, at[user], 1);
     tokens[user] = info.token;
     cr_assert_eq(info.state, BO_TOKEN_WAITING, "user %d", user);
     cr_assert(info.pre_queue);
@@ -145,7 +59,7 @@ Test(queue_memory_draw, joins_before_the_on_sale_wait_in_the_pre_queue) {
     cr_assert_eq(admit_at(queue, at[user]), 0);
   }
   /* Joining again gives the same token back, still pre-queued. */
-  struct bo_token_info again = join_as(queue, 2, ON_SALE - 500, 0);
+  struct bo_token_info again = join_created(queue, 2, ON_SALE - 500, 0);
   cr_assert(same_token(&again.token, &tokens[2]));
   cr_assert(again.pre_queue);
   cr_assert_eq(again.position, 5);
@@ -186,7 +100,7 @@ Test(queue_memory_draw, pre_queue_tokens_are_not_dropped_as_idle) {
   configure(queue, &policy);
   struct bo_token tokens[USERS];
   for (int i = 0; i < USERS; i++)
-    tokens[i] = join_as(queue, i + 1, ON_SALE - 60000, 1).token;
+    tokens[i] = join_created(queue, i + 1, ON_SALE - 60000, 1).token;
   for (int64_t now = ON_SALE - 60000; now < ON_SALE; now += 700)
     cr_assert_eq(admit_at(queue, now), 0);
   cr_assert_eq(stats_of(queue).pre_queue, USERS);
@@ -218,13 +132,14 @@ Test(queue_memory_draw, admission_follows_the_draw_order) {
   configure(queue, &policy);
   struct bo_token tokens[USERS];
   for (int i = 0; i < USERS; i++)
-    tokens[i] = join_as(queue, 100 + i, ON_SALE - 60000 + i * 100, 1).token;
-  struct expected order[USERS];
-  expected_order(policy.seed, tokens, USERS, order);
+    tokens[i] =
+        join_created(queue, 100 + i, ON_SALE - 60000 + i * 100, 1).token;
+  struct expected_entry order[USERS];
+  expected_draw_order(policy.seed, tokens, NULL, USERS, order);
 
   /* The first call at the on-sale is a join: it steps first, the draw
    * runs, and the newcomer lands behind every drawn entry. */
-  struct bo_token_info late = join_as(queue, 999, ON_SALE, 1);
+  struct bo_token_info late = join_created(queue, 999, ON_SALE, 1);
   cr_assert(!late.pre_queue);
   cr_assert_eq(late.state, BO_TOKEN_WAITING);
   cr_assert_eq(late.position, USERS - MAX + 1);
@@ -269,9 +184,9 @@ Test(queue_memory_draw, joins_after_the_on_sale_land_behind_the_drawn) {
   configure(queue, &policy);
   struct bo_token tokens[USERS];
   for (int i = 0; i < USERS; i++)
-    tokens[i] = join_as(queue, 100 + i, ON_SALE - 1000, 1).token;
-  struct bo_token_info first = join_as(queue, 1, ON_SALE + 2500, 1);
-  struct bo_token_info second = join_as(queue, 2, ON_SALE + 2600, 1);
+    tokens[i] = join_created(queue, 100 + i, ON_SALE - 1000, 1).token;
+  struct bo_token_info first = join_created(queue, 1, ON_SALE + 2500, 1);
+  struct bo_token_info second = join_created(queue, 2, ON_SALE + 2600, 1);
   cr_assert_eq(first.position, USERS - MAX + 1);
   cr_assert_eq(second.position, USERS - MAX + 2);
   struct bo_draw_result draw = draw_result_of(queue);
@@ -322,19 +237,19 @@ Test(queue_memory_draw, draw_result_keeps_everyone_drawn) {
   configure(queue, &policy);
   struct bo_token tokens[USERS];
   for (int i = 0; i < USERS; i++)
-    tokens[i] = join_as(queue, 100 + i, ON_SALE - 5000, 1).token;
+    tokens[i] = join_created(queue, 100 + i, ON_SALE - 5000, 1).token;
   /* User 0 leaves before the draw and comes back: a new token, still
    * before the on-sale, so pre-queued again. */
   cr_assert_eq(queue->driver->leave(queue, &tokens[0], ON_SALE - 10),
                BO_QUEUE_OK);
-  struct bo_token_info back = join_as(queue, 100, ON_SALE - 5, 1);
+  struct bo_token_info back = join_created(queue, 100, ON_SALE - 5, 1);
   cr_assert(back.pre_queue);
   cr_assert(!same_token(&back.token, &tokens[0]));
   tokens[0] = back.token;
 
   cr_assert_eq(admit_at(queue, ON_SALE), 2);
-  struct expected order[USERS];
-  expected_order(policy.seed, tokens, USERS, order);
+  struct expected_entry order[USERS];
+  expected_draw_order(policy.seed, tokens, NULL, USERS, order);
   /* Some pay, some leave the line, the rest walk away (idle). */
   cr_assert_eq(queue->driver->leave(queue, &tokens[order[0].user], ON_SALE + 1),
                BO_QUEUE_OK);
@@ -360,7 +275,7 @@ Test(queue_memory_draw, a_line_draws_once) {
   struct bo_line_policy policy = pre_queue_policy(1, ON_SALE, 6);
   configure(queue, &policy);
   for (int user = 1; user <= 4; user++)
-    join_as(queue, user, ON_SALE - 100, 1);
+    join_created(queue, user, ON_SALE - 100, 1);
   admit_at(queue, ON_SALE);
   struct bo_draw_result first = draw_result_of(queue);
   cr_assert_eq(first.count, 4);
@@ -368,7 +283,7 @@ Test(queue_memory_draw, a_line_draws_once) {
   /* Another on-sale time and another seed: no new pre-queue, no redraw. */
   struct bo_line_policy later = pre_queue_policy(1, ON_SALE + 60000, 7);
   configure(queue, &later);
-  struct bo_token_info info = join_as(queue, 5, ON_SALE + 1000, 1);
+  struct bo_token_info info = join_created(queue, 5, ON_SALE + 1000, 1);
   cr_assert(!info.pre_queue);
   cr_assert_eq(info.position, 4);
   cr_assert_eq(stats_of(queue).pre_queue, 0);
@@ -396,7 +311,7 @@ Test(queue_memory_draw, nobody_pre_queued_still_draws_and_no_on_sale_never) {
   cr_assert(draw.drawn);
   cr_assert_eq(draw.count, 0);
   cr_assert_null(draw.entry_ids);
-  cr_assert_eq(join_as(queue, 1, ON_SALE + 1, 1).state, BO_TOKEN_ACTIVE);
+  cr_assert_eq(join_created(queue, 1, ON_SALE + 1, 1).state, BO_TOKEN_ACTIVE);
   bo_queue_close(queue);
 
   /* on_sale_at_ms 0: no pre-queue, no draw, ever. */
@@ -404,7 +319,7 @@ Test(queue_memory_draw, nobody_pre_queued_still_draws_and_no_on_sale_never) {
   struct bo_line_policy none = pre_queue_policy(1, 0, 9);
   configure(queue, &none);
   for (int user = 1; user <= 3; user++)
-    cr_assert(!join_as(queue, user, user, 1).pre_queue);
+    cr_assert(!join_created(queue, user, user, 1).pre_queue);
   admit_at(queue, ON_SALE);
   cr_assert(!stats_of(queue).drawn);
   cr_assert(!draw_result_of(queue).drawn);
@@ -419,7 +334,7 @@ Test(queue_memory_draw, on_sale_called_off_draws_who_waits) {
   configure(queue, &policy);
   struct bo_token tokens[3];
   for (int i = 0; i < 3; i++)
-    tokens[i] = join_as(queue, i + 1, ON_SALE - 5000, 1).token;
+    tokens[i] = join_created(queue, i + 1, ON_SALE - 5000, 1).token;
   policy.on_sale_at_ms = 0;
   configure(queue, &policy);
   cr_assert_eq(admit_at(queue, ON_SALE - 4000), 1);
@@ -427,8 +342,8 @@ Test(queue_memory_draw, on_sale_called_off_draws_who_waits) {
   cr_assert(draw.drawn);
   cr_assert_eq(draw.drawn_at_ms, ON_SALE - 4000);
   cr_assert_eq(draw.count, 3);
-  struct expected order[3];
-  expected_order(policy.seed, tokens, 3, order);
+  struct expected_entry order[3];
+  expected_draw_order(policy.seed, tokens, NULL, 3, order);
   cr_assert_eq(status_of(queue, &tokens[order[0].user], ON_SALE - 4000).state,
                BO_TOKEN_ACTIVE);
   free(draw.entry_ids);
@@ -441,13 +356,13 @@ Test(queue_memory_draw, on_sale_called_off_draws_who_waits) {
  * goes behind those already in line, who joined before any of it. */
 Test(queue_memory_draw, a_pending_draw_holds_the_whole_line) {
   struct bo_queue *queue = open_queue(1, LONG_MS, LONG_MS);
-  struct bo_token_info one = join_as(queue, 1, ON_SALE - 9000, 1);
-  struct bo_token_info two = join_as(queue, 2, ON_SALE - 9000, 1);
-  struct bo_token_info three = join_as(queue, 3, ON_SALE - 9000, 1);
+  struct bo_token_info one = join_created(queue, 1, ON_SALE - 9000, 1);
+  struct bo_token_info two = join_created(queue, 2, ON_SALE - 9000, 1);
+  struct bo_token_info three = join_created(queue, 3, ON_SALE - 9000, 1);
   cr_assert_eq(one.state, BO_TOKEN_ACTIVE);
   struct bo_line_policy policy = pre_queue_policy(1, ON_SALE, 12);
   configure(queue, &policy);
-  struct bo_token_info four = join_as(queue, 4, ON_SALE - 8000, 1);
+  struct bo_token_info four = join_created(queue, 4, ON_SALE - 8000, 1);
   cr_assert(four.pre_queue);
   cr_assert_eq(queue->driver->leave(queue, &one.token, ON_SALE - 7000),
                BO_QUEUE_OK);
@@ -468,13 +383,6 @@ Test(queue_memory_draw, a_pending_draw_holds_the_whole_line) {
 }
 
 /* ---- scale ---- */
-
-static double seconds_since(const struct timespec *start) {
-  struct timespec end;
-  clock_gettime(CLOCK_MONOTONIC, &end);
-  return (double)(end.tv_sec - start->tv_sec) +
-         (double)(end.tv_nsec - start->tv_nsec) / 1e9;
-}
 
 /* The draw runs under the lock, inside one step: how long that step is
  * for a large pre-queue (printed; not a timed assertion). */

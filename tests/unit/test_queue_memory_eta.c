@@ -14,6 +14,7 @@
  * join order (the order itself is checked in test_queue_memory.c and
  * test_queue_memory_draw.c). */
 #include "queue/queue.h"
+#include "support/queue_calls.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -82,20 +83,14 @@ struct figures {
 };
 
 static struct bo_queue *open_line(const struct scenario *s) {
-  struct bo_queue_settings settings = {.active_max = 100000,
-                                       .active_ms = INT64_C(3600000),
-                                       .spent_keep_ms = 1000,
-                                       .idle_ms = 60000};
-  char error[256] = "";
   struct bo_queue *queue =
-      bo_queue_open("memory", &settings, error, sizeof error);
-  cr_assert_not_null(queue, "%s", error);
+      open_queue_at("memory", 100000, INT64_C(3600000), 1000, 60000);
   struct bo_line_policy policy = {.active_max = 100000,
                                   .admit_per_minute = RATE,
                                   .admit_cap = -1,
                                   .on_sale_at_ms = s->on_sale_at_ms};
   memset(policy.seed, 0x5a, sizeof policy.seed);
-  cr_assert_eq(queue->driver->configure(queue, &policy), BO_QUEUE_OK);
+  configure(queue, &policy);
   return queue;
 }
 
@@ -113,13 +108,11 @@ static void record_poll(struct run *r, int user, int64_t now,
  * drawn order: each entry id is matched to the user whose token it
  * hashes. */
 static void note_draw(struct run *r) {
-  struct bo_queue_stats stats;
-  cr_assert_eq(r->queue->driver->stats(r->queue, &stats), BO_QUEUE_OK);
+  struct bo_queue_stats stats = stats_of(r->queue);
   if (r->draw_seen || !stats.drawn)
     return;
   r->draw_seen = true;
-  struct bo_draw_result draw;
-  cr_assert_eq(r->queue->driver->draw_result(r->queue, &draw), BO_QUEUE_OK);
+  struct bo_draw_result draw = draw_result_of(r->queue);
   for (size_t k = 0; k < draw.count; k++) {
     int match = -1;
     for (int i = 0; i < r->joined && match < 0; i++) {
@@ -188,10 +181,7 @@ static void note_admissions(struct run *r, int64_t now) {
   while (r->front < r->ordered) {
     struct user *u = &r->users[r->order[r->front]];
     if (u->admitted_ms < 0) {
-      struct bo_token_info info;
-      cr_assert_eq(r->queue->driver->status(r->queue, &u->token, now, &info),
-                   BO_QUEUE_OK);
-      if (info.state != BO_TOKEN_ACTIVE)
+      if (status_of(r->queue, &u->token, now).state != BO_TOKEN_ACTIVE)
         return;
       u->admitted_ms = now;
     }

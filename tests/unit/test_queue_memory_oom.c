@@ -7,6 +7,7 @@
  * chosen size, the size of one of the draw's arrays, while a counter says
  * so. Sanitizer builds replace malloc themselves, so there the tests skip. */
 #include "queue/queue.h"
+#include "support/queue_calls.h"
 
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -45,71 +46,46 @@ void *malloc(size_t size) {
 }
 #endif
 
-#define LONG_MS (INT64_C(7) * 24 * 3600 * 1000)
 #define ON_SALE INT64_C(1700000060000)
 #define USERS 1000
 #define ENTRY_BYTES 72 /* sizeof(struct bo_draw_entry) */
 #define ID_BYTES 32
 
 static struct bo_queue *pre_queued_line(struct bo_token *tokens) {
-  struct bo_queue_settings settings = {.active_max = 10,
-                                       .active_ms = LONG_MS,
-                                       .spent_keep_ms = 1000,
-                                       .idle_ms = LONG_MS};
-  char error[256] = "";
-  struct bo_queue *queue =
-      bo_queue_open("memory", &settings, error, sizeof error);
-  cr_assert_not_null(queue, "%s", error);
+  struct bo_queue *queue = open_queue_at("memory", 10, LONG_MS, 1000, LONG_MS);
   struct bo_line_policy policy = {
       .active_max = 10, .admit_cap = -1, .on_sale_at_ms = ON_SALE};
   memset(policy.seed, 7, sizeof policy.seed);
-  cr_assert_eq(queue->driver->configure(queue, &policy), BO_QUEUE_OK);
-  for (int i = 0; i < USERS; i++) {
-    struct bo_token_info info;
-    int created = 0;
-    cr_assert_eq(
-        queue->driver->join(queue, 100 + i, ON_SALE - 1000, &info, &created),
-        BO_QUEUE_OK);
-    tokens[i] = info.token;
-  }
+  configure(queue, &policy);
+  for (int i = 0; i < USERS; i++)
+    tokens[i] = join_ok(queue, 100 + i, ON_SALE - 1000).token;
   return queue;
 }
 
 static void assert_undrawn_after_failure(struct bo_queue *queue,
                                          const struct bo_token *tokens) {
-  int64_t admitted = -1;
-  cr_assert_eq(queue->driver->admit(queue, ON_SALE, &admitted), BO_QUEUE_OK);
-  cr_assert_eq(admitted, 0);
-  struct bo_queue_stats stats;
-  cr_assert_eq(queue->driver->stats(queue, &stats), BO_QUEUE_OK);
+  cr_assert_eq(admit_at(queue, ON_SALE), 0);
+  struct bo_queue_stats stats = stats_of(queue);
   cr_assert(!stats.drawn);
   cr_assert_eq(stats.pre_queue, USERS, "a half draw: %lld left",
                (long long)stats.pre_queue);
   cr_assert_eq(stats.waiting, USERS);
   cr_assert_eq(stats.active, 0);
-  struct bo_draw_result draw;
-  cr_assert_eq(queue->driver->draw_result(queue, &draw), BO_QUEUE_OK);
-  cr_assert(!draw.drawn);
+  cr_assert(!draw_result_of(queue).drawn);
   /* Still pre-queued, and told so. */
-  struct bo_token_info info;
-  cr_assert_eq(queue->driver->status(queue, &tokens[0], ON_SALE + 10, &info),
-               BO_QUEUE_OK);
+  struct bo_token_info info = status_of(queue, &tokens[0], ON_SALE + 10);
   cr_assert(info.pre_queue);
   cr_assert_eq(info.position, USERS);
   cr_assert_eq(info.estimated_wait_seconds, 1);
 }
 
 static void assert_drawn_at_last(struct bo_queue *queue, int64_t now) {
-  int64_t admitted = -1;
-  cr_assert_eq(queue->driver->admit(queue, now, &admitted), BO_QUEUE_OK);
-  cr_assert_eq(admitted, 10);
-  struct bo_queue_stats stats;
-  cr_assert_eq(queue->driver->stats(queue, &stats), BO_QUEUE_OK);
+  cr_assert_eq(admit_at(queue, now), 10);
+  struct bo_queue_stats stats = stats_of(queue);
   cr_assert(stats.drawn);
   cr_assert_eq(stats.pre_queue, 0);
   cr_assert_eq(stats.waiting, USERS - 10);
-  struct bo_draw_result draw;
-  cr_assert_eq(queue->driver->draw_result(queue, &draw), BO_QUEUE_OK);
+  struct bo_draw_result draw = draw_result_of(queue);
   cr_assert_eq(draw.drawn_at_ms, now);
   cr_assert_eq(draw.count, USERS);
   free(draw.entry_ids);

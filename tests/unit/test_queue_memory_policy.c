@@ -4,63 +4,20 @@
  * public queue.h interface; time is an argument, never slept on. The
  * pre-queue and the draw are in test_queue_memory_draw.c. */
 #include "queue/queue.h"
+#include "support/queue_calls.h"
 
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#define LONG_MS (INT64_C(7) * 24 * 3600 * 1000)
-
 static struct bo_queue *open_queue(int64_t active_max, int64_t active_ms) {
-  struct bo_queue_settings settings = {.active_max = active_max,
-                                       .active_ms = active_ms,
-                                       .spent_keep_ms = 1000,
-                                       .idle_ms = LONG_MS};
-  char error[256] = "";
-  struct bo_queue *queue =
-      bo_queue_open("memory", &settings, error, sizeof error);
-  cr_assert_not_null(queue, "bo_queue_open(memory): %s", error);
-  return queue;
+  return open_queue_at("memory", active_max, active_ms, 1000, LONG_MS);
 }
 
 /* What opening a line sets. */
 static struct bo_line_policy opening_policy(int64_t active_max) {
   return (struct bo_line_policy){.active_max = active_max, .admit_cap = -1};
-}
-
-static void configure(struct bo_queue *queue,
-                      const struct bo_line_policy *policy) {
-  cr_assert_eq(queue->driver->configure(queue, policy), BO_QUEUE_OK);
-}
-
-static struct bo_token_info join_as(struct bo_queue *queue, int64_t user_id,
-                                    int64_t now_ms) {
-  struct bo_token_info info;
-  int created = -1;
-  cr_assert_eq(queue->driver->join(queue, user_id, now_ms, &info, &created),
-               BO_QUEUE_OK, "join user %lld", (long long)user_id);
-  return info;
-}
-
-static struct bo_token_info status_of(struct bo_queue *queue,
-                                      const struct bo_token *token,
-                                      int64_t now_ms) {
-  struct bo_token_info info;
-  cr_assert_eq(queue->driver->status(queue, token, now_ms, &info), BO_QUEUE_OK);
-  return info;
-}
-
-static struct bo_queue_stats stats_of(struct bo_queue *queue) {
-  struct bo_queue_stats stats;
-  cr_assert_eq(queue->driver->stats(queue, &stats), BO_QUEUE_OK);
-  return stats;
-}
-
-static int64_t admit_at(struct bo_queue *queue, int64_t now_ms) {
-  int64_t admitted = -1;
-  cr_assert_eq(queue->driver->admit(queue, now_ms, &admitted), BO_QUEUE_OK);
-  return admitted;
 }
 
 static void assert_counts(struct bo_queue *queue, int64_t active,
@@ -77,7 +34,7 @@ static void assert_counts(struct bo_queue *queue, int64_t active,
 Test(queue_memory_policy, opening_policy_and_stats_of_a_plain_line) {
   struct bo_queue *queue = open_queue(2, 60000);
   for (int64_t user = 1; user <= 5; user++)
-    join_as(queue, user, 0);
+    join_ok(queue, user, 0);
   struct bo_queue_stats stats = stats_of(queue);
   cr_assert_eq(stats.active, 2);
   cr_assert_eq(stats.waiting, 3);
@@ -111,7 +68,7 @@ Test(queue_memory_policy, configure_rejects_bad_values_and_keeps_the_policy) {
   cr_assert_eq(queue->driver->configure(queue, NULL), BO_QUEUE_UNAVAILABLE);
   /* Still the opening policy: two ACTIVE, not paused. */
   for (int64_t user = 1; user <= 3; user++)
-    join_as(queue, user, 0);
+    join_ok(queue, user, 0);
   assert_counts(queue, 2, 1);
 
   /* The extremes are accepted. */
@@ -131,7 +88,7 @@ Test(queue_memory_policy, pause_admits_nobody_and_resume_admits) {
   struct bo_queue *queue = open_queue(2, 60000);
   struct bo_token tokens[6];
   for (int user = 1; user <= 5; user++)
-    tokens[user] = join_as(queue, user, 0).token;
+    tokens[user] = join_ok(queue, user, 0).token;
   assert_counts(queue, 2, 3);
 
   struct bo_line_policy policy = opening_policy(2);
@@ -144,12 +101,12 @@ Test(queue_memory_policy, pause_admits_nobody_and_resume_admits) {
   /* Joins still queue, even with room and nobody waiting ahead. */
   struct bo_queue *empty = open_queue(2, 60000);
   configure(empty, &policy);
-  struct bo_token_info info = join_as(empty, 1, 0);
+  struct bo_token_info info = join_ok(empty, 1, 0);
   cr_assert_eq(info.state, BO_TOKEN_WAITING);
   cr_assert_eq(info.position, 1);
   cr_assert_eq(admit_at(empty, 1000), 0);
   bo_queue_close(empty);
-  info = join_as(queue, 6, 60000);
+  info = join_ok(queue, 6, 60000);
   cr_assert_eq(info.state, BO_TOKEN_WAITING);
   cr_assert_eq(info.position, 4);
 
@@ -169,7 +126,7 @@ Test(queue_memory_policy, active_max_raised_admits_more_lowered_evicts_nobody) {
   struct bo_queue *queue = open_queue(2, 10000);
   struct bo_token tokens[9];
   for (int user = 1; user <= 8; user++)
-    tokens[user] = join_as(queue, user, 0).token;
+    tokens[user] = join_ok(queue, user, 0).token;
   assert_counts(queue, 2, 6);
 
   struct bo_line_policy policy = opening_policy(5);
@@ -206,7 +163,7 @@ Test(queue_memory_policy, admit_cap_bounds_active_including_straight_in) {
   policy.admit_cap = 3;
   configure(queue, &policy);
   for (int user = 1; user <= 8; user++) {
-    struct bo_token_info info = join_as(queue, user, 0);
+    struct bo_token_info info = join_ok(queue, user, 0);
     /* The first three go straight in; then nobody, though 10 would fit. */
     cr_assert_eq(info.state, user <= 3 ? BO_TOKEN_ACTIVE : BO_TOKEN_WAITING,
                  "user %d", user);
@@ -221,7 +178,7 @@ Test(queue_memory_policy, admit_cap_bounds_active_including_straight_in) {
 
   /* Straight in up to the cap; a cap lowered below active evicts nobody. */
   for (int user = 11; user <= 13; user++)
-    join_as(queue, user, 2500);
+    join_ok(queue, user, 2500);
   assert_counts(queue, 3, 2);
   policy.admit_cap = 1;
   configure(queue, &policy);
@@ -233,7 +190,7 @@ Test(queue_memory_policy, admit_cap_bounds_active_including_straight_in) {
   queue = open_queue(10, 1000);
   policy.admit_cap = 0;
   configure(queue, &policy);
-  struct bo_token_info info = join_as(queue, 1, 0);
+  struct bo_token_info info = join_ok(queue, 1, 0);
   cr_assert_eq(info.state, BO_TOKEN_WAITING);
   cr_assert_eq(admit_at(queue, 60000), 0);
   assert_counts(queue, 0, 1);
@@ -252,7 +209,7 @@ Test(queue_memory_policy, rate_admits_at_the_bucket_pace) {
   configure(queue, &policy);
   int straight_in = 0;
   for (int user = 1; user <= USERS; user++)
-    straight_in += join_as(queue, user, 0).state == BO_TOKEN_ACTIVE;
+    straight_in += join_ok(queue, user, 0).state == BO_TOKEN_ACTIVE;
   /* The bucket starts full: one second's worth goes straight in. */
   cr_assert_eq(straight_in, BURST);
 
@@ -289,17 +246,17 @@ Test(queue_memory_policy, rate_binds_the_join_fast_path) {
   struct bo_line_policy policy = opening_policy(100);
   policy.admit_per_minute = 60;
   configure(queue, &policy);
-  cr_assert_eq(join_as(queue, 1, 0).state, BO_TOKEN_ACTIVE);
-  struct bo_token_info two = join_as(queue, 2, 500);
+  cr_assert_eq(join_ok(queue, 1, 0).state, BO_TOKEN_ACTIVE);
+  struct bo_token_info two = join_ok(queue, 2, 500);
   cr_assert_eq(two.state, BO_TOKEN_WAITING, "in before the bucket refilled");
   /* Nothing measured yet: ETA from the rate, ceil(1 * 60 / 60). */
   cr_assert_eq(two.estimated_wait_seconds, 1);
   cr_assert_eq(admit_at(queue, 999), 0);
   cr_assert_eq(admit_at(queue, 1000), 1);
   /* A quiet 10 s earns one credit, not ten. */
-  cr_assert_eq(join_as(queue, 3, 11000).state, BO_TOKEN_ACTIVE);
-  cr_assert_eq(join_as(queue, 4, 11000).state, BO_TOKEN_WAITING);
-  cr_assert_eq(join_as(queue, 5, 11000).state, BO_TOKEN_WAITING);
+  cr_assert_eq(join_ok(queue, 3, 11000).state, BO_TOKEN_ACTIVE);
+  cr_assert_eq(join_ok(queue, 4, 11000).state, BO_TOKEN_WAITING);
+  cr_assert_eq(join_ok(queue, 5, 11000).state, BO_TOKEN_WAITING);
   cr_assert_eq(admit_at(queue, 11999), 0);
   cr_assert_eq(admit_at(queue, 12000), 1);
   cr_assert_eq(admit_at(queue, 13000), 1);
@@ -314,7 +271,7 @@ Test(queue_memory_policy, rate_switched_on_and_off_live) {
   struct bo_line_policy policy = opening_policy(2);
   configure(queue, &policy);
   for (int user = 1; user <= 40; user++)
-    join_as(queue, user, 0);
+    join_ok(queue, user, 0);
   assert_counts(queue, 2, 38);
   policy.active_max = 1000;
   policy.admit_per_minute = 300; /* 5 per second, burst 5 */
@@ -333,7 +290,7 @@ Test(queue_memory_policy, rate_switched_on_and_off_live) {
 Test(queue_memory_policy, stats_count_the_last_minute_as_of_the_latest_step) {
   struct bo_queue *queue = open_queue(1, 1000);
   for (int user = 1; user <= 4; user++)
-    join_as(queue, user, 0);
+    join_ok(queue, user, 0);
   cr_assert_eq(admit_at(queue, 1000), 1);
   cr_assert_eq(admit_at(queue, 2000), 1);
   cr_assert_eq(admit_at(queue, 3000), 1);
@@ -354,7 +311,7 @@ Test(queue_memory_policy, eta_from_the_rate_until_something_is_measured) {
   configure(queue, &policy);
   struct bo_token tokens[32];
   for (int user = 1; user <= 31; user++)
-    tokens[user] = join_as(queue, user, 0).token;
+    tokens[user] = join_ok(queue, user, 0).token;
   /* Slots, not the rate, hold this line up; but nothing measured yet. */
   const int64_t want[][2] = {{1, 1}, {10, 1}, {11, 2}, {25, 3}, {30, 3}};
   for (int i = 0; i < 5; i++) {
@@ -393,7 +350,7 @@ Test(queue_memory_policy, eta_never_assumes_more_than_the_rate) {
   configure(queue, &policy);
   struct bo_token tokens[80];
   for (int user = 0; user < 80; user++)
-    tokens[user] = join_as(queue, user + 1, 0).token;
+    tokens[user] = join_ok(queue, user + 1, 0).token;
   policy.paused = false;
   configure(queue, &policy);
   cr_assert_eq(admit_at(queue, 1000), 10);

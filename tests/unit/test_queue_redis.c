@@ -9,12 +9,16 @@
  * scripts flushed, the URL's password and db, and (only with
  * BOXOFFICE_QUEUE_MEMORY=1) the memory a million waiting users take. */
 #include "queue/queue.h"
+#include "support/concurrent_joins.h"
+#include "support/queue_calls.h"
+#include "support/queue_model.h"
+#include "support/redis_server.h"
+#include "support/stopwatch.h"
 
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,257 +28,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* For tests not about idle timeouts: the longest idle_ms open() accepts,
- * longer than any test's clock runs. */
-#define LONG_IDLE_MS (INT64_C(7) * 24 * 3600 * 1000)
-
-/* ---- this test's redis-server ---- */
-
-/* Criterion runs each test in a process of its own, so one server per
- * process is one per test. */
-static struct {
-  char dir[64];
-  char url[128];
-  int port;
-  char script[1024]; /* tests/services.sh */
-} server;
-
-static void services_path(void) {
-  const char *source = getenv("BOXOFFICE_SOURCE_DIR");
-  if (source != NULL && source[0] != '\0') {
-    snprintf(server.script, sizeof server.script, "%s/tests/services.sh",
-             source);
-    return;
-  }
-  /* __FILE__ is <source>/tests/unit/test_queue_redis.c */
-  char here[sizeof server.script - 16];
-  snprintf(here, sizeof here, "%s", __FILE__);
-  char *slash = strrchr(here, '/');
-  cr_assert_not_null(slash, "set BOXOFFICE_SOURCE_DIR");
-  *slash = '\0';
-  slash = strrchr(here, '/');
-  cr_assert_not_null(slash, "set BOXOFFICE_SOURCE_DIR");
-  *slash = '\0';
-  snprintf(server.script, sizeof server.script, "%s/services.sh", here);
-}
-
-/* Runs `services.sh VERB DIR`; the first line it prints goes to `out`. */
-static int services(const char *verb, char *out, size_t out_size) {
-  char command[sizeof server.script + 256];
-  snprintf(command, sizeof command, "'%s' %s '%s'", server.script, verb,
-           server.dir);
-  FILE *pipe = popen(command, "r");
-  cr_assert_not_null(pipe, "popen %s", command);
-  char line[256] = "";
-  if (fgets(line, sizeof line, pipe) == NULL)
-    line[0] = '\0';
-  line[strcspn(line, "\n")] = '\0';
-  int rc = pclose(pipe);
-  if (out != NULL)
-    snprintf(out, out_size, "%s", line);
-  return rc;
-}
-
-static void redis_start(void) {
-  char url[sizeof server.url];
-  cr_assert_eq(services("start-redis", url, sizeof url), 0,
-               "tests/services.sh start-redis failed");
-  cr_assert(strncmp(url, "redis://", 8) == 0, "start-redis printed %s", url);
-  const char *colon = strrchr(url, ':');
-  cr_assert_not_null(colon);
-  int port = atoi(colon + 1);
-  cr_assert(server.port == 0 || server.port == port,
-            "restarted on port %d, not %d", port, server.port);
-  server.port = port;
-  snprintf(server.url, sizeof server.url, "%s", url);
-}
-
-static void redis_stop(void) {
-  services("stop-redis", NULL, 0);
-}
-
-static pid_t redis_pid(void) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/redis.pid", server.dir);
-  FILE *f = fopen(path, "r");
-  cr_assert_not_null(f, "no %s", path);
-  long pid = 0;
-  cr_assert_eq(fscanf(f, "%ld", &pid), 1);
-  fclose(f);
-  return (pid_t)pid;
-}
-
-static void redis_setup(void) {
-  /* A write to a connection Redis closed must be an error, not a signal;
-   * the server does the same (src/http/server.c). */
-  signal(SIGPIPE, SIG_IGN);
-  services_path();
-  snprintf(server.dir, sizeof server.dir, "/tmp/bo-redisq-XXXXXX");
-  cr_assert_not_null(mkdtemp(server.dir));
-  redis_start();
-}
-
-/* The pid of this test's redis-server if it still runs, else 0. */
-static pid_t redis_running(void) {
-  char path[128];
-  snprintf(path, sizeof path, "%s/redis.pid", server.dir);
-  FILE *f = fopen(path, "r");
-  long pid = 0;
-  if (f == NULL)
-    return 0;
-  if (fscanf(f, "%ld", &pid) != 1)
-    pid = 0;
-  fclose(f);
-  if (pid <= 0 || kill((pid_t)pid, 0) != 0)
-    return 0;
-  /* Only ours: redis-server runs in its --dir. */
-  char proc[64], cwd[sizeof server.dir + 1];
-  snprintf(proc, sizeof proc, "/proc/%ld/cwd", pid);
-  ssize_t n = readlink(proc, cwd, sizeof cwd - 1);
-  if (n <= 0)
-    return 0;
-  cwd[n] = '\0';
-  return strcmp(cwd, server.dir) == 0 ? (pid_t)pid : 0;
-}
-
-static void redis_teardown(void) {
-  if (server.dir[0] == '\0')
-    return;
-  /* A test may have failed while the server was stopped (SIGSTOP). */
-  pid_t pid = redis_running();
-  if (pid != 0)
-    kill(pid, SIGCONT);
-  redis_stop();
-  /* stop-redis shuts down with redis-cli, which a password (set by a
-   * test) refuses: then SIGTERM, which Redis also takes as SHUTDOWN. */
-  for (int i = 0; i < 100 && (pid = redis_running()) != 0; i++) {
-    kill(pid, i < 50 ? SIGTERM : SIGKILL);
-    usleep(100 * 1000);
-  }
-  char command[128];
-  snprintf(command, sizeof command, "rm -rf '%s'", server.dir);
-  if (system(command) != 0)
-    fprintf(stderr, "could not remove %s\n", server.dir);
-}
-
-TestSuite(queue_redis, .init = redis_setup, .fini = redis_teardown);
-
-/* A connection of the test's own, to look at what the driver wrote. */
-static redisContext *direct(void) {
-  redisContext *ctx = redisConnect("127.0.0.1", server.port);
-  cr_assert(ctx != NULL && !ctx->err, "connect to the test's Redis");
-  return ctx;
-}
-
-static long long direct_int(redisContext *ctx, const char *format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  redisReply *reply = redisvCommand(ctx, format, ap);
-  va_end(ap);
-  cr_assert_not_null(reply);
-  cr_assert_eq(reply->type, REDIS_REPLY_INTEGER, "%s: type %d %s", format,
-               reply->type, reply->type == REDIS_REPLY_ERROR ? reply->str : "");
-  long long value = reply->integer;
-  freeReplyObject(reply);
-  return value;
-}
-
-static void direct_ok(redisContext *ctx, const char *format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  redisReply *reply = redisvCommand(ctx, format, ap);
-  va_end(ap);
-  cr_assert_not_null(reply);
-  cr_assert_neq(reply->type, REDIS_REPLY_ERROR, "%s: %s", format, reply->str);
-  freeReplyObject(reply);
-}
+TestSuite(queue_redis, .init = redis_server_setup,
+          .fini = redis_server_teardown);
 
 static void redis_flush(void) {
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   direct_ok(ctx, "FLUSHALL");
   redisFree(ctx);
 }
 
-static struct bo_queue *open_url(const char *url, int64_t active_max,
-                                 int64_t active_ms, int64_t spent_keep_ms,
-                                 int64_t idle_ms) {
-  struct bo_queue_settings settings = {.active_max = active_max,
-                                       .active_ms = active_ms,
-                                       .spent_keep_ms = spent_keep_ms,
-                                       .idle_ms = idle_ms};
-  char error[256] = "";
-  struct bo_queue *queue = bo_queue_open(url, &settings, error, sizeof error);
-  cr_assert_not_null(queue, "bo_queue_open(redis): %s", error);
-  return queue;
-}
-
 static struct bo_queue *open_queue(int64_t active_max, int64_t active_ms,
                                    int64_t spent_keep_ms, int64_t idle_ms) {
-  return open_url(server.url, active_max, active_ms, spent_keep_ms, idle_ms);
-}
-
-static double seconds_since(const struct timespec *start) {
-  struct timespec end;
-  clock_gettime(CLOCK_MONOTONIC, &end);
-  return (double)(end.tv_sec - start->tv_sec) +
-         (double)(end.tv_nsec - start->tv_nsec) / 1e9;
-}
-
-static struct bo_token_info join_as(struct bo_queue *queue, int64_t user_id,
-                                    int64_t now_ms, int want_created) {
-  struct bo_token_info info;
-  int created = -1;
-  cr_assert_eq(queue->driver->join(queue, user_id, now_ms, &info, &created),
-               BO_QUEUE_OK, "join user %lld", (long long)user_id);
-  cr_assert_eq(created, want_created, "user %lld created=%d",
-               (long long)user_id, created);
-  cr_assert_eq(info.user_id, user_id);
-  return info;
-}
-
-static struct bo_token_info status_of(struct bo_queue *queue,
-                                      const struct bo_token *token,
-                                      int64_t now_ms) {
-  struct bo_token_info info;
-  cr_assert_eq(queue->driver->status(queue, token, now_ms, &info), BO_QUEUE_OK);
-  return info;
-}
-
-static enum bo_queue_status status_code(struct bo_queue *queue,
-                                        const struct bo_token *token,
-                                        int64_t now_ms) {
-  struct bo_token_info info;
-  return queue->driver->status(queue, token, now_ms, &info);
-}
-
-static struct bo_queue_stats stats_of(struct bo_queue *queue) {
-  struct bo_queue_stats stats;
-  cr_assert_eq(queue->driver->stats(queue, &stats), BO_QUEUE_OK);
-  return stats;
-}
-
-static void assert_waiting(const struct bo_token_info *info, int64_t position) {
-  cr_assert_eq(info->state, BO_TOKEN_WAITING, "user %lld state %d",
-               (long long)info->user_id, info->state);
-  cr_assert_eq(info->position, position, "user %lld position %lld != %lld",
-               (long long)info->user_id, (long long)info->position,
-               (long long)position);
-  cr_assert_eq(info->expires_at_ms, 0);
-  cr_assert_geq(info->estimated_wait_seconds, 1);
-}
-
-static void assert_active(const struct bo_token_info *info,
-                          int64_t expires_at_ms) {
-  cr_assert_eq(info->state, BO_TOKEN_ACTIVE, "user %lld state %d",
-               (long long)info->user_id, info->state);
-  cr_assert_eq(info->position, 0);
-  cr_assert_eq(info->estimated_wait_seconds, 0);
-  cr_assert_eq(info->expires_at_ms, expires_at_ms, "expires %lld != %lld",
-               (long long)info->expires_at_ms, (long long)expires_at_ms);
-}
-
-static int same_token(const struct bo_token *a, const struct bo_token *b) {
-  return memcmp(a->bytes, b->bytes, BO_TOKEN_BYTES) == 0;
+  return open_queue_at(redis_server_url(), active_max, active_ms, spent_keep_ms,
+                       idle_ms);
 }
 
 /* ---- opening ---- */
@@ -293,13 +59,14 @@ Test(queue_redis, open_names_the_problem) {
   struct bo_queue_settings ok = {
       .active_max = 2, .active_ms = 1000, .spent_keep_ms = 0, .idle_ms = 0};
   char error[256];
-  struct bo_queue *queue = bo_queue_open(server.url, &ok, error, sizeof error);
+  struct bo_queue *queue =
+      bo_queue_open(redis_server_url(), &ok, error, sizeof error);
   cr_assert_not_null(queue, "%s", error);
   cr_assert_str_eq(queue->driver->name, "redis");
   cr_assert_eq(queue->driver->ping(queue), BO_QUEUE_OK);
   bo_queue_close(queue);
   char url[256];
-  snprintf(url, sizeof url, "redis://localhost:%d/", server.port);
+  snprintf(url, sizeof url, "redis://localhost:%d/", redis_server_port());
   queue = bo_queue_open(url, &ok, error, sizeof error);
   cr_assert_not_null(queue, "%s", error);
   cr_assert_eq(queue->driver->ping(queue), BO_QUEUE_OK);
@@ -313,12 +80,11 @@ Test(queue_redis, open_names_the_problem) {
       {"active_ms", {.active_max = 2, .active_ms = 0}},
       {"spent_keep_ms", {.active_max = 2, .active_ms = 1, .spent_keep_ms = -1}},
       {"idle_ms", {.active_max = 2, .active_ms = 1, .idle_ms = -1}},
-      {"idle_ms",
-       {.active_max = 2, .active_ms = 1, .idle_ms = LONG_IDLE_MS + 1}},
+      {"idle_ms", {.active_max = 2, .active_ms = 1, .idle_ms = LONG_MS + 1}},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    cr_assert_null(
-        bo_queue_open(server.url, &bad[i].settings, error, sizeof error));
+    cr_assert_null(bo_queue_open(redis_server_url(), &bad[i].settings, error,
+                                 sizeof error));
     cr_assert_not_null(strstr(error, bad[i].field), "%s", error);
   }
 
@@ -333,9 +99,10 @@ Test(queue_redis, open_names_the_problem) {
   assert_refused("rediss://:secret@localhost:6379", "TLS");
   assert_refused("kafka://secret", "unknown queue driver \"kafka\"");
   /* The server answers, but refuses the password: a setting to fix now. */
-  snprintf(url, sizeof url, "redis://:secret@127.0.0.1:%d", server.port);
+  snprintf(url, sizeof url, "redis://:secret@127.0.0.1:%d",
+           redis_server_port());
   assert_refused(url, "AUTH");
-  snprintf(url, sizeof url, "redis://127.0.0.1:%d/99999", server.port);
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/99999", redis_server_port());
   assert_refused(url, "SELECT");
 
   /* Nothing listens on port 1: an outage, not a setting. The queue opens,
@@ -358,13 +125,13 @@ Test(queue_redis, open_names_the_problem) {
 /* The URL's password (percent-encoded, with or without a user name) is sent
  * with AUTH, and its db number selects the database the keys go to. */
 Test(queue_redis, password_and_db_from_the_url) {
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   direct_ok(ctx, "CONFIG SET requirepass %s", "p@ss:w/rd%");
   direct_ok(ctx, "AUTH %s", "p@ss:w/rd%");
   char url[256];
   snprintf(url, sizeof url, "redis://:p%%40ss%%3Aw%%2Frd%%25@127.0.0.1:%d/3",
-           server.port);
-  struct bo_queue *queue = open_url(url, 1, 60000, 1000, 0);
+           redis_server_port());
+  struct bo_queue *queue = open_queue_at(url, 1, 60000, 1000, 0);
   join_as(queue, 7, 0, 1);
   direct_ok(ctx, "SELECT 3");
   cr_assert_eq(direct_int(ctx, "HLEN bo:{q}:owner"), 1);
@@ -374,13 +141,14 @@ Test(queue_redis, password_and_db_from_the_url) {
 
   snprintf(url, sizeof url,
            "redis://default:p%%40ss%%3Aw%%2Frd%%25@localhost:%d/3",
-           server.port);
-  queue = open_url(url, 1, 60000, 1000, 0);
+           redis_server_port());
+  queue = open_queue_at(url, 1, 60000, 1000, 0);
   struct bo_token_info again = join_as(queue, 7, 1, 0);
   cr_assert_eq(again.state, BO_TOKEN_ACTIVE);
   bo_queue_close(queue);
 
-  snprintf(url, sizeof url, "redis://:secret@127.0.0.1:%d/3", server.port);
+  snprintf(url, sizeof url, "redis://:secret@127.0.0.1:%d/3",
+           redis_server_port());
   assert_refused(url, "AUTH");
   direct_ok(ctx, "CONFIG SET requirepass %s", "");
   redisFree(ctx);
@@ -389,7 +157,7 @@ Test(queue_redis, password_and_db_from_the_url) {
 /* ---- joining ---- */
 
 Test(queue_redis, first_joins_active_then_waiting_in_order) {
-  struct bo_queue *queue = open_queue(3, 60000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(3, 60000, 1000, LONG_MS);
   int64_t now = 1700000000000;
   for (int64_t user = 1; user <= 3; user++) {
     struct bo_token_info info = join_as(queue, user, now, 1);
@@ -407,7 +175,7 @@ Test(queue_redis, first_joins_active_then_waiting_in_order) {
 }
 
 Test(queue_redis, rejoin_returns_the_same_token) {
-  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_MS);
   struct bo_token_info active = join_as(queue, 10, 0, 1);
   struct bo_token_info waiting = join_as(queue, 20, 5, 1);
   cr_assert(!same_token(&active.token, &waiting.token));
@@ -426,7 +194,7 @@ Test(queue_redis, rejoin_returns_the_same_token) {
 }
 
 Test(queue_redis, unknown_or_forged_token_is_not_found) {
-  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 60000, 1000, LONG_MS);
   struct bo_token_info mine = join_as(queue, 1, 0, 1);
   struct bo_token never_issued;
   memset(never_issued.bytes, 0, sizeof never_issued.bytes);
@@ -446,7 +214,7 @@ Test(queue_redis, unknown_or_forged_token_is_not_found) {
 /* ---- time running out ---- */
 
 Test(queue_redis, active_expires_at_read_time_without_admit) {
-  struct bo_queue *queue = open_queue(1, 1000, 5000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 1000, 5000, LONG_MS);
   struct bo_token_info first = join_as(queue, 1, 0, 1);
   struct bo_token_info second = join_as(queue, 2, 0, 1);
   assert_active(&first, 1000);
@@ -477,7 +245,7 @@ Test(queue_redis, active_expires_at_read_time_without_admit) {
  * without the leavers, and at most 2 may be ACTIVE at any moment. */
 Test(queue_redis, admission_is_fifo_after_leaves_and_expiries) {
   enum { USERS = 10, MAX = 2 };
-  struct bo_queue *queue = open_queue(MAX, 1000, 100000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(MAX, 1000, 100000, LONG_MS);
   struct bo_token tokens[USERS + 1];
   for (int user = 1; user <= USERS; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -536,7 +304,7 @@ Test(queue_redis, admission_is_fifo_after_leaves_and_expiries) {
 /* ---- leaving ---- */
 
 Test(queue_redis, leave_reads_spent_then_is_forgotten) {
-  struct bo_queue *queue = open_queue(1, 60000, 500, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 60000, 500, LONG_MS);
   struct bo_token_info first = join_as(queue, 1, 0, 1);
   struct bo_token_info second = join_as(queue, 2, 0, 1);
   cr_assert_eq(queue->driver->leave(queue, &first.token, 100), BO_QUEUE_OK);
@@ -574,7 +342,7 @@ Test(queue_redis, leave_reads_spent_then_is_forgotten) {
 /* A SPENT deadline can come before the ACTIVE one it replaces; the token
  * must still be forgotten on time, not when the next ACTIVE one expires. */
 Test(queue_redis, spent_keep_shorter_than_active_time) {
-  struct bo_queue *queue = open_queue(3, 10000, 100, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(3, 10000, 100, LONG_MS);
   struct bo_token tokens[4];
   for (int user = 1; user <= 3; user++)
     tokens[user] = join_as(queue, user, user, 1).token;
@@ -592,7 +360,7 @@ Test(queue_redis, spent_keep_shorter_than_active_time) {
 }
 
 Test(queue_redis, leaving_the_middle_shifts_those_behind) {
-  struct bo_queue *queue = open_queue(1, 60000, 60000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(1, 60000, 60000, LONG_MS);
   struct bo_token tokens[8];
   for (int user = 1; user <= 7; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -632,12 +400,6 @@ Test(queue_redis, leaving_the_middle_shifts_those_behind) {
  * Only status() and join() count as being seen; admit() and stats() look
  * without touching, so they are how these tests observe a token without
  * keeping it alive. */
-
-static int64_t admit_at(struct bo_queue *queue, int64_t now_ms) {
-  int64_t admitted = -1;
-  cr_assert_eq(queue->driver->admit(queue, now_ms, &admitted), BO_QUEUE_OK);
-  return admitted;
-}
 
 Test(queue_redis, idle_waiting_token_leaves_and_those_behind_move_up) {
   enum { IDLE = 1000 };
@@ -829,8 +591,8 @@ Test(queue_redis, idle_ms_zero_never_drops) {
   /* 1 expires at 1000: 2 is admitted, however long ago it was seen. */
   struct bo_token_info info = status_of(queue, &two.token, 1000);
   assert_active(&info, 2000);
-  info = status_of(queue, &three.token, LONG_IDLE_MS);
-  assert_active(&info, LONG_IDLE_MS + 1000);
+  info = status_of(queue, &three.token, LONG_MS);
+  assert_active(&info, LONG_MS + 1000);
   bo_queue_close(queue);
 }
 
@@ -839,7 +601,7 @@ Test(queue_redis, idle_ms_zero_never_drops) {
 Test(queue_redis, eta_worst_case_before_any_measurement) {
   /* Nobody has come out of the line yet (the first three went straight
    * in), so ETA = ceil(position * active_ms / 1000 / active_max). */
-  struct bo_queue *queue = open_queue(3, 10000, 1000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(3, 10000, 1000, LONG_MS);
   for (int64_t user = 1; user <= 3; user++)
     join_as(queue, user, 0, 1);
   const int64_t want[] = {4, 7, 10, 14}; /* ceil(10/3), ceil(20/3), ... */
@@ -853,7 +615,7 @@ Test(queue_redis, eta_worst_case_before_any_measurement) {
 
   /* Short active time: the rounding must not reach 0. */
   redis_flush(); /* a fresh line */
-  queue = open_queue(10, 100, 1000, LONG_IDLE_MS);
+  queue = open_queue(10, 100, 1000, LONG_MS);
   for (int64_t user = 1; user <= 10; user++)
     join_as(queue, user, 0, 1);
   struct bo_token_info info = join_as(queue, 11, 0, 1);
@@ -865,7 +627,7 @@ Test(queue_redis, eta_worst_case_before_any_measurement) {
 Test(queue_redis, eta_from_admissions_in_the_last_minute) {
   /* Long active time, so slots free only when we say (leave). The first
    * admission out of the line (at 1000) starts the measuring span. */
-  struct bo_queue *queue = open_queue(2, 1000000, 1000000, LONG_IDLE_MS);
+  struct bo_queue *queue = open_queue(2, 1000000, 1000000, LONG_MS);
   struct bo_token tokens[16];
   for (int user = 1; user <= 15; user++)
     tokens[user] = join_as(queue, user, 0, 1).token;
@@ -923,331 +685,17 @@ Test(queue_redis, eta_from_admissions_in_the_last_minute) {
 
 /* ---- against a model ---- */
 
-/* The promises of queue.h written as plainly as possible: a flat array of
- * every token ever issued, linear scans for everything. */
-enum { MODEL_GONE, MODEL_WAITING, MODEL_ACTIVE, MODEL_SPENT };
-
-struct model_token {
-  struct bo_token token;
-  int64_t user_id;
-  int state;
-  int64_t seq;
-  int64_t deadline_ms;
-  int64_t joined_ms, seen_ms; /* WAITING: created; last join or status */
-};
-
-struct model {
-  struct model_token *tokens;
-  int count;
-  int64_t next_seq;
-  int64_t active_max, active_ms, spent_keep_ms, idle_ms;
-  int64_t admitted_total;
-  int64_t *admitted_at_ms; /* admissions out of the line, for the ETA */
-  int admissions;
-  int64_t admitting_since_ms; /* the first admission out of the line */
-  int64_t dropped_idle;   /* WAITING tokens that left for want of a status */
-  int64_t kept_by_asking; /* admitted after waiting longer than idle_ms */
-};
-
-static int model_count(const struct model *m, int state) {
-  int n = 0;
-  for (int i = 0; i < m->count; i++)
-    n += m->tokens[i].state == state;
-  return n;
-}
-
-static void model_step(struct model *m, int64_t now_ms) {
-  for (int i = 0; i < m->count; i++) {
-    struct model_token *t = &m->tokens[i];
-    if ((t->state == MODEL_ACTIVE || t->state == MODEL_SPENT) &&
-        t->deadline_ms <= now_ms)
-      t->state = MODEL_GONE;
-  }
-  for (int i = 0; i < m->count; i++) {
-    struct model_token *t = &m->tokens[i];
-    if (t->state == MODEL_WAITING && m->idle_ms > 0 &&
-        t->seen_ms + m->idle_ms <= now_ms) {
-      t->state = MODEL_GONE;
-      m->dropped_idle++;
-    }
-  }
-  while (model_count(m, MODEL_ACTIVE) < m->active_max) {
-    struct model_token *first = NULL;
-    for (int i = 0; i < m->count; i++)
-      if (m->tokens[i].state == MODEL_WAITING &&
-          (first == NULL || m->tokens[i].seq < first->seq))
-        first = &m->tokens[i];
-    if (first == NULL)
-      break;
-    first->state = MODEL_ACTIVE;
-    first->deadline_ms = now_ms + m->active_ms;
-    m->kept_by_asking += now_ms - first->joined_ms > m->idle_ms;
-    m->admitted_total++;
-    if (m->admissions == 0)
-      m->admitting_since_ms = now_ms;
-    m->admitted_at_ms[m->admissions++] = now_ms;
-  }
-}
-
-static int64_t model_position(const struct model *m,
-                              const struct model_token *t) {
-  int64_t ahead = 0;
-  for (int i = 0; i < m->count; i++)
-    ahead += m->tokens[i].state == MODEL_WAITING && m->tokens[i].seq < t->seq;
-  return ahead + 1;
-}
-
-/* queue.h: admissions in the seconds second-59..second, over the part of
- * that window since the first admission out of the line, at least 1 s. */
-static int64_t model_eta(const struct model *m, int64_t position,
-                         int64_t now_ms) {
-  int64_t second = now_ms / 1000, n = 0;
-  for (int i = 0; i < m->admissions; i++) {
-    int64_t s = m->admitted_at_ms[i] / 1000;
-    n += s <= second && s > second - 60;
-  }
-  if (n > 0) {
-    int64_t window_start = (second - 59) * 1000;
-    int64_t since = window_start > m->admitting_since_ms
-                        ? window_start
-                        : m->admitting_since_ms;
-    int64_t span = now_ms - since < 1000 ? 1000 : now_ms - since;
-    return (position * span + n * 1000 - 1) / (n * 1000);
-  }
-  int64_t worst = (position * m->active_ms + 1000 * m->active_max - 1) /
-                  (1000 * m->active_max);
-  return worst > 0 ? worst : 1;
-}
-
-static void model_check(const struct model *m, const struct model_token *t,
-                        const struct bo_token_info *got, int64_t now_ms) {
-  cr_assert(same_token(&got->token, &t->token));
-  cr_assert_eq(got->user_id, t->user_id);
-  switch (t->state) {
-  case MODEL_WAITING: {
-    int64_t position = model_position(m, t);
-    assert_waiting(got, position);
-    cr_assert_eq(got->estimated_wait_seconds, model_eta(m, position, now_ms),
-                 "eta %lld at position %lld",
-                 (long long)got->estimated_wait_seconds, (long long)position);
-    break;
-  }
-  case MODEL_ACTIVE:
-    assert_active(got, t->deadline_ms);
-    break;
-  case MODEL_SPENT:
-    cr_assert_eq(got->state, BO_TOKEN_SPENT);
-    break;
-  default:
-    cr_assert_fail("a gone token was described");
-  }
-}
-
-static uint64_t rng_next(uint64_t *state) {
-  /* xorshift64*: deterministic, so a failure replays. */
-  *state ^= *state >> 12;
-  *state ^= *state << 25;
-  *state ^= *state >> 27;
-  return *state * UINT64_C(2685821657736338717);
-}
-
-struct model_run {
-  int ops, users;
-  int64_t active_max, active_ms, spent_keep_ms, idle_ms;
-  int64_t max_step_ms;                /* the clock moves 0..this per op */
-  int64_t min_longest;                /* the line must grow past this */
-  int64_t min_dropped_idle, min_kept; /* idle timeouts must happen, and
-                                         asking must save some places */
-  uint64_t seed;
-};
-
-/* A random token in `state`, or -1 when there is none. */
-static int model_pick(const struct model *m, int state, uint64_t *seed) {
-  int n = model_count(m, state);
-  if (n == 0)
-    return -1;
-  int pick = (int)(rng_next(seed) % (uint64_t)n);
-  for (int i = 0; i < m->count; i++)
-    if (m->tokens[i].state == state && pick-- == 0)
-      return i;
-  return -1;
-}
-
-static void run_against_model(struct model_run run) {
-  struct bo_queue *queue =
-      open_queue(run.active_max, run.active_ms, run.spent_keep_ms, run.idle_ms);
-  struct model m = {.active_max = run.active_max,
-                    .active_ms = run.active_ms,
-                    .spent_keep_ms = run.spent_keep_ms,
-                    .idle_ms = run.idle_ms};
-  m.tokens = calloc((size_t)run.ops, sizeof *m.tokens);
-  m.admitted_at_ms = calloc((size_t)run.ops + 1, sizeof *m.admitted_at_ms);
-  cr_assert(m.tokens && m.admitted_at_ms);
-  uint64_t seed = run.seed;
-  int64_t now = 1700000000000;
-  int64_t longest_line = 0;
-  for (int op = 0; op < run.ops; op++) {
-    int victim = 0;
-    now += (int64_t)(rng_next(&seed) % (uint64_t)(run.max_step_ms + 1));
-    /* The last third only drains the line. */
-    int draining = op >= run.ops * 2 / 3;
-    uint64_t roll = rng_next(&seed) % 100;
-    /* ASK is a status() of a WAITING token: what keeps a place alive. */
-    enum { JOIN, STATUS, ASK, LEAVE_ANY, LEAVE_WAITING, ADMIT } action;
-    if (!draining)
-      action = roll < 45 || m.count == 0 ? JOIN
-               : roll < 60               ? STATUS
-               : roll < 70               ? ASK
-               : roll < 92               ? LEAVE_ANY
-                                         : ADMIT;
-    else
-      action = roll < 55   ? LEAVE_WAITING
-               : roll < 70 ? ASK
-               : roll < 85 ? STATUS
-                           : ADMIT;
-    if (action == LEAVE_WAITING || action == ASK) {
-      /* Picked before the call: the token may time out in its step. */
-      victim = model_pick(&m, MODEL_WAITING, &seed);
-      if (victim < 0)
-        action = ADMIT;
-      else if (action == ASK)
-        action = STATUS;
-    } else if (action == STATUS || action == LEAVE_ANY) {
-      victim = (int)(rng_next(&seed) % (uint64_t)m.count);
-    }
-    if (action == JOIN) {
-      int64_t user = 1 + (int64_t)(rng_next(&seed) % (uint64_t)run.users);
-      struct bo_token_info got;
-      int created = -1;
-      cr_assert_eq(queue->driver->join(queue, user, now, &got, &created),
-                   BO_QUEUE_OK);
-      model_step(&m, now);
-      struct model_token *live = NULL;
-      for (int i = 0; i < m.count; i++)
-        if (m.tokens[i].user_id == user &&
-            (m.tokens[i].state == MODEL_WAITING ||
-             m.tokens[i].state == MODEL_ACTIVE))
-          live = &m.tokens[i];
-      cr_assert_eq(created, live == NULL, "op %d user %lld", op,
-                   (long long)user);
-      if (live == NULL) {
-        live = &m.tokens[m.count++];
-        *live = (struct model_token){.token = got.token,
-                                     .user_id = user,
-                                     .seq = m.next_seq++,
-                                     .joined_ms = now};
-        if (model_count(&m, MODEL_WAITING) == 0 &&
-            model_count(&m, MODEL_ACTIVE) < m.active_max) {
-          live->state = MODEL_ACTIVE;
-          live->deadline_ms = now + run.active_ms;
-          m.admitted_total++;
-        } else {
-          live->state = MODEL_WAITING;
-        }
-      }
-      if (live->state == MODEL_WAITING) /* joining again is being seen */
-        live->seen_ms = now;
-      model_check(&m, live, &got, now);
-    } else if (action == STATUS) { /* of any token ever issued */
-      struct model_token *t = &m.tokens[victim];
-      struct bo_token_info got;
-      enum bo_queue_status st =
-          queue->driver->status(queue, &t->token, now, &got);
-      model_step(&m, now);
-      if (t->state == MODEL_GONE)
-        cr_assert_eq(st, BO_QUEUE_NOT_FOUND, "op %d", op);
-      else {
-        cr_assert_eq(st, BO_QUEUE_OK, "op %d state %d", op, t->state);
-        if (t->state == MODEL_WAITING)
-          t->seen_ms = now;
-        model_check(&m, t, &got, now);
-      }
-    } else if (action == LEAVE_ANY || action == LEAVE_WAITING) {
-      struct model_token *t = &m.tokens[victim];
-      enum bo_queue_status st = queue->driver->leave(queue, &t->token, now);
-      model_step(&m, now);
-      if (t->state == MODEL_WAITING || t->state == MODEL_ACTIVE) {
-        cr_assert_eq(st, BO_QUEUE_OK, "op %d", op);
-        t->state = MODEL_SPENT;
-        t->deadline_ms = now + run.spent_keep_ms;
-        model_step(&m, now);
-      } else {
-        cr_assert_eq(st, BO_QUEUE_NOT_FOUND, "op %d state %d", op, t->state);
-      }
-    } else { /* admit */
-      int64_t before = m.admitted_total, admitted = -1;
-      cr_assert_eq(queue->driver->admit(queue, now, &admitted), BO_QUEUE_OK);
-      model_step(&m, now);
-      cr_assert_eq(admitted, m.admitted_total - before, "op %d", op);
-    }
-    struct bo_queue_stats stats = stats_of(queue);
-    cr_assert_eq(stats.active, model_count(&m, MODEL_ACTIVE), "op %d", op);
-    cr_assert_leq(stats.active, run.active_max);
-    cr_assert_eq(stats.waiting, model_count(&m, MODEL_WAITING), "op %d", op);
-    cr_assert_eq(stats.admitted_total, m.admitted_total, "op %d", op);
-    /* No slot idles while someone waits. */
-    cr_assert(stats.waiting == 0 || stats.active == run.active_max);
-    if (stats.waiting > longest_line)
-      longest_line = stats.waiting;
-  }
-  fprintf(stderr,
-          "[queue_redis] model seed %#llx: longest line %lld, %lld dropped "
-          "idle, %lld admitted after waiting longer than idle_ms\n",
-          (unsigned long long)run.seed, (long long)longest_line,
-          (long long)m.dropped_idle, (long long)m.kept_by_asking);
-  cr_assert_gt(longest_line, run.min_longest, "the line never got long: %lld",
-               (long long)longest_line);
-  cr_assert_geq(m.dropped_idle, run.min_dropped_idle);
-  cr_assert_geq(m.kept_by_asking, run.min_kept);
-  cr_assert_eq(stats_of(queue).waiting, 0, "the line did not drain");
-  free(m.tokens);
-  free(m.admitted_at_ms);
-  bo_queue_close(queue);
-}
-
 Test(queue_redis, matches_model_short_line) {
-  run_against_model((struct model_run){.ops = 20000,
-                                       .users = 60,
-                                       .active_max = 3,
-                                       .active_ms = 2000,
-                                       .spent_keep_ms = 1500,
-                                       .idle_ms = 5000,
-                                       .max_step_ms = 120,
-                                       .min_longest = 20,
-                                       .min_dropped_idle = 500,
-                                       .min_kept = 300,
-                                       .seed = 0x9e3779b97f4a7c15u});
+  run_against_model(redis_server_url(), "queue_redis", model_short_line);
 }
 
-/* Many users and slow admission: the line grows into the hundreds, with
- * holes from leaves and idle timeouts all along it. */
 Test(queue_redis, matches_model_long_line) {
-  run_against_model((struct model_run){.ops = 12000,
-                                       .users = 2000,
-                                       .active_max = 5,
-                                       .active_ms = 3000,
-                                       .spent_keep_ms = 4000,
-                                       .idle_ms = 60000,
-                                       .max_step_ms = 40,
-                                       .min_longest = 500,
-                                       .min_dropped_idle = 100,
-                                       .min_kept = 50,
-                                       .seed = 0xd1b54a32d192ed03u});
+  run_against_model(redis_server_url(), "queue_redis", model_long_line);
 }
 
-/* As if idle timeouts did not exist: nobody leaves for want of asking. */
 Test(queue_redis, matches_model_without_idle_timeouts) {
-  run_against_model((struct model_run){.ops = 12000,
-                                       .users = 2000,
-                                       .active_max = 5,
-                                       .active_ms = 3000,
-                                       .spent_keep_ms = 4000,
-                                       .idle_ms = 0,
-                                       .max_step_ms = 40,
-                                       .min_longest = 500,
-                                       .min_dropped_idle = 0,
-                                       .min_kept = 0,
-                                       .seed = 0x2545f4914f6cdd1du});
+  run_against_model(redis_server_url(), "queue_redis",
+                    model_without_idle_timeouts);
 }
 
 /* ---- Redis's own ---- */
@@ -1258,7 +706,7 @@ Test(queue_redis, spent_token_key_expires_in_redis) {
   struct bo_queue *queue = open_queue(1, 60000, 200, 0);
   struct bo_token_info mine = join_as(queue, 1, 0, 1);
   cr_assert_eq(queue->driver->leave(queue, &mine.token, 0), BO_QUEUE_OK);
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   redisReply *keys = redisCommand(ctx, "KEYS bo:{q}:spent:*");
   cr_assert(keys != NULL && keys->type == REDIS_REPLY_ARRAY &&
             keys->elements == 1);
@@ -1282,7 +730,7 @@ Test(queue_redis, spent_token_key_expires_in_redis) {
 Test(queue_redis, scripts_sent_again_after_script_flush) {
   struct bo_queue *queue = open_queue(1, 60000, 1000, 0);
   struct bo_token_info one = join_as(queue, 1, 0, 1);
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   direct_ok(ctx, "SCRIPT FLUSH");
   struct bo_token_info info = status_of(queue, &one.token, 1);
   assert_active(&info, 60000);
@@ -1330,11 +778,11 @@ Test(queue_redis, redis_stopped_then_back, .timeout = 60) {
   struct bo_token_info one = join_as(queue, 1, 0, 1);
   struct bo_token_info two = join_as(queue, 2, 0, 1);
   assert_waiting(&two, 1);
-  redis_stop();
+  redis_server_stop();
   assert_all_unavailable(queue, &two.token, 1.5);
   assert_all_unavailable(queue, &two.token, 1.5); /* and no reconnect storm */
 
-  redis_start();
+  redis_server_start();
   cr_assert_eq(queue->driver->ping(queue), BO_QUEUE_OK);
   struct bo_token_info info = status_of(queue, &two.token, 20);
   assert_waiting(&info, 1);
@@ -1353,7 +801,7 @@ Test(queue_redis, redis_stopped_then_back, .timeout = 60) {
 Test(queue_redis, redis_hanging_times_out, .timeout = 60) {
   struct bo_queue *queue = open_queue(1, 60000, 60000, 0);
   struct bo_token_info one = join_as(queue, 1, 0, 1);
-  pid_t pid = redis_pid();
+  pid_t pid = redis_server_pid();
   cr_assert_eq(kill(pid, SIGSTOP), 0);
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1417,105 +865,21 @@ Test(queue_redis, many_idle_at_once, .timeout = 120) {
  * Two queue objects on one Redis stand for two boxoffice instances: each
  * has its own connections, and only Redis is shared. */
 
-enum { THREADS = 8, JOINS_PER_THREAD = 500, CONC_ACTIVE_MAX = 10 };
-
-struct joiner {
-  struct bo_queue *queue;
-  int thread;
-  struct bo_token_info infos[JOINS_PER_THREAD];
-  int failures;
-};
-
-static void *joiner_run(void *arg) {
-  struct joiner *j = arg;
-  for (int i = 0; i < JOINS_PER_THREAD; i++) {
-    int created = 0;
-    int64_t user = (int64_t)j->thread * 100000 + i;
-    if (j->queue->driver->join(j->queue, user, 5000, &j->infos[i], &created) !=
-            BO_QUEUE_OK ||
-        !created)
-      j->failures++;
-  }
-  return NULL;
-}
-
-static int compare_tokens(const void *a, const void *b) {
-  return memcmp(a, b, BO_TOKEN_BYTES);
-}
-
-/* Positions 1..W each taken exactly once, and exactly `active` ACTIVE. */
-static void assert_line_is_gap_free(const struct bo_token_info *infos,
-                                    int count, int active) {
-  int waiting = count - active;
-  char *seen = calloc((size_t)waiting + 1, 1);
-  int n_active = 0;
-  for (int i = 0; i < count; i++) {
-    if (infos[i].state == BO_TOKEN_ACTIVE) {
-      n_active++;
-      continue;
-    }
-    cr_assert_eq(infos[i].state, BO_TOKEN_WAITING);
-    cr_assert(infos[i].position >= 1 && infos[i].position <= waiting,
-              "position %lld", (long long)infos[i].position);
-    cr_assert(!seen[infos[i].position], "position %lld twice",
-              (long long)infos[i].position);
-    seen[infos[i].position] = 1;
-  }
-  cr_assert_eq(n_active, active);
-  free(seen);
-}
-
 Test(queue_redis, concurrent_joins_on_two_instances_keep_one_line) {
-  enum { TOTAL = THREADS * JOINS_PER_THREAD };
-  struct bo_queue *queues[2] = {
-      open_queue(CONC_ACTIVE_MAX, 600000, 1000, LONG_IDLE_MS),
-      open_queue(CONC_ACTIVE_MAX, 600000, 1000, LONG_IDLE_MS)};
-  struct joiner *joiners = calloc(THREADS, sizeof *joiners);
-  pthread_t threads[THREADS];
-  for (int t = 0; t < THREADS; t++) {
-    joiners[t].queue = queues[t % 2];
-    joiners[t].thread = t;
-    cr_assert_eq(pthread_create(&threads[t], NULL, joiner_run, &joiners[t]), 0);
-  }
-  for (int t = 0; t < THREADS; t++)
-    pthread_join(threads[t], NULL);
-
-  static struct bo_token_info at_join[TOTAL], now[TOTAL];
-  struct bo_token *tokens = calloc(TOTAL, sizeof *tokens);
-  for (int t = 0; t < THREADS; t++) {
-    cr_assert_eq(joiners[t].failures, 0);
-    for (int i = 0; i < JOINS_PER_THREAD; i++) {
-      int k = t * JOINS_PER_THREAD + i;
-      at_join[k] = joiners[t].infos[i];
-      tokens[k] = at_join[k].token;
-      now[k] = status_of(queues[k % 2], &tokens[k], 5000);
-    }
-  }
-  /* Each join saw the line as it stood when its script ran. */
-  assert_line_is_gap_free(at_join, TOTAL, CONC_ACTIVE_MAX);
-  assert_line_is_gap_free(now, TOTAL, CONC_ACTIVE_MAX);
-  for (int k = 0; k < TOTAL; k++)
-    if (at_join[k].state == BO_TOKEN_WAITING)
-      cr_assert_eq(now[k].position, at_join[k].position);
-  qsort(tokens, TOTAL, sizeof *tokens, compare_tokens);
-  for (int k = 1; k < TOTAL; k++)
-    cr_assert(!same_token(&tokens[k - 1], &tokens[k]), "duplicate token");
-  for (int q = 0; q < 2; q++) {
-    struct bo_queue_stats stats = stats_of(queues[q]);
-    cr_assert_eq(stats.active, CONC_ACTIVE_MAX);
-    cr_assert_eq(stats.waiting, TOTAL - CONC_ACTIVE_MAX);
-  }
-  free(tokens);
-  free(joiners);
-  bo_queue_close(queues[0]);
-  bo_queue_close(queues[1]);
+  concurrent_joins_keep_one_line(redis_server_url(), 2);
 }
 
 /* Eight threads on two instances admit, ask and pay at once, round after
  * round, each with a clock a few ms apart (NTP-synced, not equal). A
  * sampler reads the active set's size the whole time; between rounds the
  * whole line is read in join order. */
-enum { ADM_USERS = 300, ADM_MAX = 7, ADM_ACTIVE_MS = 250, ADM_ROUND_MS = 100 };
+enum {
+  ADM_THREADS = 8,
+  ADM_USERS = 300,
+  ADM_MAX = 7,
+  ADM_ACTIVE_MS = 250,
+  ADM_ROUND_MS = 100
+};
 
 struct admit_race {
   struct bo_queue *queues[2];
@@ -1546,7 +910,7 @@ static void *admit_worker_run(void *arg) {
     int64_t admitted = 0;
     if (queue->driver->admit(queue, now, &admitted) != BO_QUEUE_OK)
       atomic_fetch_add(&race->failures, 1);
-    for (int k = w->thread; k < ADM_USERS; k += THREADS) {
+    for (int k = w->thread; k < ADM_USERS; k += ADM_THREADS) {
       struct bo_token_info info;
       enum bo_queue_status st =
           queue->driver->status(queue, &race->tokens[k], now, &info);
@@ -1567,7 +931,7 @@ static void *admit_worker_run(void *arg) {
 
 static void *admit_sampler_run(void *arg) {
   struct admit_race *race = arg;
-  redisContext *ctx = redisConnect("127.0.0.1", server.port);
+  redisContext *ctx = redisConnect("127.0.0.1", redis_server_port());
   if (ctx == NULL || ctx->err)
     return NULL;
   while (!atomic_load(&race->stop)) {
@@ -1620,11 +984,11 @@ Test(queue_redis, two_instances_admitting_never_exceed_active_max,
     race.tokens[k] = join_as(race.queues[k % 2], k + 1, now, 1).token;
   cr_assert_eq(assert_fifo_prefix(&race, now), ADM_USERS - ADM_MAX);
 
-  pthread_barrier_init(&race.go, NULL, THREADS + 1);
-  pthread_barrier_init(&race.done, NULL, THREADS + 1);
-  pthread_t threads[THREADS], sampler;
-  struct admit_worker workers[THREADS];
-  for (int t = 0; t < THREADS; t++) {
+  pthread_barrier_init(&race.go, NULL, ADM_THREADS + 1);
+  pthread_barrier_init(&race.done, NULL, ADM_THREADS + 1);
+  pthread_t threads[ADM_THREADS], sampler;
+  struct admit_worker workers[ADM_THREADS];
+  for (int t = 0; t < ADM_THREADS; t++) {
     workers[t] = (struct admit_worker){.race = &race, .thread = t};
     cr_assert_eq(
         pthread_create(&threads[t], NULL, admit_worker_run, &workers[t]), 0);
@@ -1638,14 +1002,14 @@ Test(queue_redis, two_instances_admitting_never_exceed_active_max,
     pthread_barrier_wait(&race.go);
     pthread_barrier_wait(&race.done);
     rounds++;
-    redisContext *ctx = direct();
+    redisContext *ctx = redis_server_connect();
     cr_assert_leq(direct_int(ctx, "ZCARD bo:{q}:active"), ADM_MAX);
     redisFree(ctx);
-    waiting = assert_fifo_prefix(&race, now + THREADS);
+    waiting = assert_fifo_prefix(&race, now + ADM_THREADS);
   }
   atomic_store(&race.stop, 1);
   pthread_barrier_wait(&race.go);
-  for (int t = 0; t < THREADS; t++)
+  for (int t = 0; t < ADM_THREADS; t++)
     pthread_join(threads[t], NULL);
   pthread_join(sampler, NULL);
   fprintf(stderr,
@@ -1712,7 +1076,7 @@ Test(queue_redis, a_million_waiting, .timeout = 1200) {
   }
   /* The default settings' idle timeout, so the last-seen set is kept. */
   struct bo_queue *queue = open_queue(MEM_MAX, 600000, 3600000, 120000);
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   long long before = used_memory(ctx);
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);

@@ -1,17 +1,18 @@
 /* Lines, line policies, the pre-queue and the draw of the Redis queue
  * driver (queue.h, "Lines"), through the public queue.h interface against
  * a real redis-server started per test by tests/services.sh, as in
- * test_queue_redis.c (whose harness this repeats in short). Time is an
- * argument. Two queue objects on one line id, each on its own backend,
- * stand for two boxoffice instances. */
+ * test_queue_redis.c (support/redis_server.h). Time is an argument. Two
+ * queue objects on one line id, each on its own backend, stand for two
+ * boxoffice instances. */
 #include "queue/queue.h"
+#include "support/draw_order.h"
+#include "support/queue_calls.h"
+#include "support/redis_server.h"
 
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,90 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LONG_IDLE_MS (INT64_C(7) * 24 * 3600 * 1000)
 #define T0 INT64_C(1700000000000)
 
-/* ---- this test's redis-server ---- */
-
-static struct {
-  char dir[64];
-  char url[128];
-  int port;
-  char script[1024];
-} server;
-
-static void redis_setup(void) {
-  signal(SIGPIPE, SIG_IGN);
-  const char *source = getenv("BOXOFFICE_SOURCE_DIR");
-  if (source != NULL && source[0] != '\0') {
-    snprintf(server.script, sizeof server.script, "%s/tests/services.sh",
-             source);
-  } else { /* __FILE__ is <source>/tests/unit/this.c */
-    char here[sizeof server.script - 16];
-    snprintf(here, sizeof here, "%s", __FILE__);
-    *strrchr(here, '/') = '\0';
-    *strrchr(here, '/') = '\0';
-    snprintf(server.script, sizeof server.script, "%s/services.sh", here);
-  }
-  snprintf(server.dir, sizeof server.dir, "/tmp/bo-redisl-XXXXXX");
-  cr_assert_not_null(mkdtemp(server.dir));
-  char command[sizeof server.script + 128];
-  snprintf(command, sizeof command, "'%s' start-redis '%s'", server.script,
-           server.dir);
-  FILE *pipe = popen(command, "r");
-  cr_assert_not_null(pipe);
-  char line[sizeof server.url] = "";
-  if (fgets(line, sizeof line, pipe) == NULL)
-    line[0] = '\0';
-  cr_assert_eq(pclose(pipe), 0, "tests/services.sh start-redis failed");
-  line[strcspn(line, "\n")] = '\0';
-  cr_assert(strncmp(line, "redis://", 8) == 0, "start-redis printed %s", line);
-  snprintf(server.url, sizeof server.url, "%s", line);
-  server.port = atoi(strrchr(line, ':') + 1);
-}
-
-static void redis_teardown(void) {
-  if (server.dir[0] == '\0')
-    return;
-  char command[sizeof server.script + 3 * sizeof server.dir + 64];
-  snprintf(command, sizeof command, "'%s' stop-redis '%s'; rm -rf '%s'",
-           server.script, server.dir, server.dir);
-  if (system(command) != 0)
-    fprintf(stderr, "could not stop the Redis in %s\n", server.dir);
-}
-
-TestSuite(queue_redis_lines, .init = redis_setup, .fini = redis_teardown);
-
-/* ---- Redis looked at directly ---- */
-
-static redisContext *direct(void) {
-  redisContext *ctx = redisConnect("127.0.0.1", server.port);
-  cr_assert(ctx != NULL && !ctx->err, "connect to the test's Redis");
-  return ctx;
-}
-
-static redisReply *direct_reply(redisContext *ctx, const char *format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  redisReply *reply = redisvCommand(ctx, format, ap);
-  va_end(ap);
-  cr_assert_not_null(reply);
-  cr_assert_neq(reply->type, REDIS_REPLY_ERROR, "%s: %s", format, reply->str);
-  return reply;
-}
-
-static long long direct_int(redisContext *ctx, const char *format, ...) {
-  va_list ap;
-  va_start(ap, format);
-  redisReply *reply = redisvCommand(ctx, format, ap);
-  va_end(ap);
-  cr_assert_not_null(reply);
-  cr_assert_eq(reply->type, REDIS_REPLY_INTEGER, "%s: type %d %s", format,
-               reply->type, reply->type == REDIS_REPLY_ERROR ? reply->str : "");
-  long long value = reply->integer;
-  freeReplyObject(reply);
-  return value;
-}
+TestSuite(queue_redis_lines, .init = redis_server_setup,
+          .fini = redis_server_teardown);
 
 /* ---- lines ---- */
 
@@ -118,7 +39,7 @@ settings_of(int64_t active_max, int64_t active_ms, int64_t idle_ms) {
 static struct bo_queue_backend *open_backend(void) {
   char error[256] = "";
   struct bo_queue_backend *backend =
-      bo_queue_backend_open(server.url, error, sizeof error);
+      bo_queue_backend_open(redis_server_url(), error, sizeof error);
   cr_assert_not_null(backend, "bo_queue_backend_open: %s", error);
   return backend;
 }
@@ -141,53 +62,11 @@ static struct bo_line_policy policy_of(int64_t active_max) {
       .active_max = active_max, .admit_cap = -1, .on_sale_at_ms = 0};
 }
 
-static void configure(struct bo_queue *queue,
-                      const struct bo_line_policy *policy) {
-  cr_assert_eq(queue->driver->configure(queue, policy), BO_QUEUE_OK);
-}
-
-static struct bo_token_info join_as(struct bo_queue *queue, int64_t user_id,
-                                    int64_t now_ms, int want_created) {
-  struct bo_token_info info;
-  int created = -1;
-  cr_assert_eq(queue->driver->join(queue, user_id, now_ms, &info, &created),
-               BO_QUEUE_OK, "join user %lld", (long long)user_id);
-  cr_assert_eq(created, want_created, "user %lld created=%d",
-               (long long)user_id, created);
-  cr_assert_eq(info.user_id, user_id);
-  return info;
-}
-
-static struct bo_token_info status_of(struct bo_queue *queue,
-                                      const struct bo_token *token,
-                                      int64_t now_ms) {
-  struct bo_token_info info;
-  cr_assert_eq(queue->driver->status(queue, token, now_ms, &info), BO_QUEUE_OK);
-  return info;
-}
-
-static enum bo_queue_status status_code(struct bo_queue *queue,
-                                        const struct bo_token *token,
-                                        int64_t now_ms) {
-  struct bo_token_info info;
-  return queue->driver->status(queue, token, now_ms, &info);
-}
-
-static int64_t admit_at(struct bo_queue *queue, int64_t now_ms) {
-  int64_t admitted = -1;
-  cr_assert_eq(queue->driver->admit(queue, now_ms, &admitted), BO_QUEUE_OK);
+/* admit_at(), and the count it gives is never negative. */
+static int64_t admit_count(struct bo_queue *queue, int64_t now_ms) {
+  int64_t admitted = admit_at(queue, now_ms);
   cr_assert_geq(admitted, 0);
   return admitted;
-}
-
-static struct bo_queue_stats stats_of(struct bo_queue *queue) {
-  struct bo_queue_stats stats;
-  cr_assert_eq(queue->driver->stats(queue, &stats), BO_QUEUE_OK);
-  return stats;
-}
-
-static int same_token(const struct bo_token *a, const struct bo_token *b) {
-  return memcmp(a->bytes, b->bytes, BO_TOKEN_BYTES) == 0;
 }
 
 static void assert_state(const struct bo_token_info *info,
@@ -252,7 +131,7 @@ Test(queue_redis_lines, two_lines_on_one_backend_are_apart) {
   cr_assert_eq(cs.waiting, 1);
 
   /* Each line's keys under its own hash tag. */
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   assert_keys_under(ctx, "bo:{q}:", "bo:{q7}:");
   cr_assert_eq(direct_int(ctx, "ZCARD bo:{q7}:line"), 1);
   cr_assert_eq(direct_int(ctx, "ZCARD bo:{q}:line"), 0);
@@ -276,7 +155,7 @@ Test(queue_redis_lines, line_zero_keeps_todays_keys) {
   struct bo_queue *line = open_line(backend, 0, settings_of(1, 60000, 0));
   struct bo_token_info one = join_as(line, 1, T0, 1);
   struct bo_token_info two = join_as(line, 2, T0, 1);
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   char one_text[BO_TOKEN_TEXT_LEN + 1], two_text[BO_TOKEN_TEXT_LEN + 1];
   bo_token_encode(&one.token, one_text);
   bo_token_encode(&two.token, two_text);
@@ -330,13 +209,13 @@ Test(queue_redis_lines, pause_and_resume) {
   struct bo_token_info two = join_as(line, 2, T0, 1);
   assert_state(&one, BO_TOKEN_WAITING, 1);
   assert_state(&two, BO_TOKEN_WAITING, 2);
-  cr_assert_eq(admit_at(line, T0 + 100), 0);
+  cr_assert_eq(admit_count(line, T0 + 100), 0);
   struct bo_token_info info = status_of(line, &one.token, T0 + 100);
   assert_state(&info, BO_TOKEN_WAITING, 1);
 
   policy.paused = false;
   configure(line, &policy);
-  cr_assert_eq(admit_at(line, T0 + 200), 2);
+  cr_assert_eq(admit_count(line, T0 + 200), 2);
   info = status_of(line, &two.token, T0 + 200);
   assert_state(&info, BO_TOKEN_ACTIVE, 0);
   cr_assert_eq(info.expires_at_ms, T0 + 1200);
@@ -345,7 +224,7 @@ Test(queue_redis_lines, pause_and_resume) {
   struct bo_token_info three = join_as(line, 3, T0 + 300, 1);
   policy.paused = true;
   configure(line, &policy);
-  cr_assert_eq(admit_at(line, T0 + 1200), 0);
+  cr_assert_eq(admit_count(line, T0 + 1200), 0);
   cr_assert_eq(status_code(line, &one.token, T0 + 1200), BO_QUEUE_NOT_FOUND);
   struct bo_queue_stats stats = stats_of(line);
   cr_assert_eq(stats.active, 0);
@@ -361,14 +240,14 @@ Test(queue_redis_lines, pause_and_resume) {
 Test(queue_redis_lines, active_max_changed_live) {
   struct bo_queue_backend *backend = open_backend();
   struct bo_queue *line =
-      open_line(backend, 4, settings_of(1, 1000000, LONG_IDLE_MS));
+      open_line(backend, 4, settings_of(1, 1000000, LONG_MS));
   struct bo_token tokens[7];
   for (int user = 1; user <= 6; user++)
     tokens[user] = join_as(line, user, T0, 1).token;
   cr_assert_eq(stats_of(line).active, 1);
 
   configure(line, &(struct bo_line_policy){.active_max = 4, .admit_cap = -1});
-  cr_assert_eq(admit_at(line, T0 + 1), 3);
+  cr_assert_eq(admit_count(line, T0 + 1), 3);
   struct bo_token_info info = status_of(line, &tokens[4], T0 + 1);
   assert_state(&info, BO_TOKEN_ACTIVE, 0);
   info = status_of(line, &tokens[5], T0 + 1);
@@ -376,7 +255,7 @@ Test(queue_redis_lines, active_max_changed_live) {
 
   /* Lowered: nobody is evicted, nobody admitted until fewer than 2. */
   configure(line, &(struct bo_line_policy){.active_max = 2, .admit_cap = -1});
-  cr_assert_eq(admit_at(line, T0 + 2), 0);
+  cr_assert_eq(admit_count(line, T0 + 2), 0);
   cr_assert_eq(stats_of(line).active, 4);
   for (int user = 1; user <= 2; user++)
     cr_assert_eq(line->driver->leave(line, &tokens[user], T0 + 3), BO_QUEUE_OK);
@@ -401,7 +280,7 @@ Test(queue_redis_lines, active_max_changed_live) {
 Test(queue_redis_lines, admit_cap_including_the_join_fast_path) {
   struct bo_queue_backend *backend = open_backend();
   struct bo_queue *line =
-      open_line(backend, 5, settings_of(10, 1000000, LONG_IDLE_MS));
+      open_line(backend, 5, settings_of(10, 1000000, LONG_MS));
   struct bo_line_policy policy = policy_of(10);
   policy.admit_cap = 2;
   configure(line, &policy);
@@ -414,11 +293,11 @@ Test(queue_redis_lines, admit_cap_including_the_join_fast_path) {
   /* Nobody waits and active_max has room, but the cap is reached. */
   struct bo_token_info three = join_as(line, 3, T0, 1);
   assert_state(&three, BO_TOKEN_WAITING, 1);
-  cr_assert_eq(admit_at(line, T0 + 1), 0);
+  cr_assert_eq(admit_count(line, T0 + 1), 0);
 
   policy.admit_cap = 3;
   configure(line, &policy);
-  cr_assert_eq(admit_at(line, T0 + 2), 1);
+  cr_assert_eq(admit_count(line, T0 + 2), 1);
   struct bo_token_info info = status_of(line, &three.token, T0 + 2);
   assert_state(&info, BO_TOKEN_ACTIVE, 0);
 
@@ -436,7 +315,7 @@ Test(queue_redis_lines, admit_cap_including_the_join_fast_path) {
   /* No cap: active_max alone. */
   policy.admit_cap = -1;
   configure(line, &policy);
-  cr_assert_eq(admit_at(line, T0 + 5), 2);
+  cr_assert_eq(admit_count(line, T0 + 5), 2);
   info = join_as(line, 6, T0 + 5, 1);
   assert_state(&info, BO_TOKEN_ACTIVE, 0);
   info = status_of(line, &five.token, T0 + 5);
@@ -452,7 +331,7 @@ Test(queue_redis_lines, rate_with_a_fake_clock) {
   enum { USERS = 200, STEPS = 100 };
   struct bo_queue_backend *backend = open_backend();
   struct bo_queue *line =
-      open_line(backend, 6, settings_of(1000, 1000000, LONG_IDLE_MS));
+      open_line(backend, 6, settings_of(1000, 1000000, LONG_MS));
   struct bo_line_policy policy = policy_of(1000);
   policy.admit_per_minute = 600;
   configure(line, &policy);
@@ -472,11 +351,11 @@ Test(queue_redis_lines, rate_with_a_fake_clock) {
   }
   cr_assert_eq(admitted, 10, "a full bucket lets 10 in at once");
   /* Half-steps admit nobody: 50 ms is half a credit. */
-  cr_assert_eq(admit_at(line, T0 + 50), 0);
+  cr_assert_eq(admit_count(line, T0 + 50), 0);
   for (int k = 1; k <= STEPS; k++) {
-    admitted += admit_at(line, T0 + 100 * k);
+    admitted += admit_count(line, T0 + 100 * k);
     cr_assert_eq(admitted, 10 + k, "after %d steps", k);
-    cr_assert_eq(admit_at(line, T0 + 100 * k), 0, "twice at one time");
+    cr_assert_eq(admit_count(line, T0 + 100 * k), 0, "twice at one time");
   }
   struct bo_queue_stats stats = stats_of(line);
   cr_assert_eq(stats.active, 10 + STEPS);
@@ -484,11 +363,11 @@ Test(queue_redis_lines, rate_with_a_fake_clock) {
   cr_assert_eq(stats.admitted_last_minute, STEPS);
 
   /* A quiet spell refills only up to the cap: ten, not a hundred. */
-  cr_assert_eq(admit_at(line, T0 + 100 * STEPS + 10000), 10);
+  cr_assert_eq(admit_count(line, T0 + 100 * STEPS + 10000), 10);
   /* The rate lifted: every waiting user at once, up to active_max. */
   policy.admit_per_minute = 0;
   configure(line, &policy);
-  cr_assert_eq(admit_at(line, T0 + 100 * STEPS + 10001),
+  cr_assert_eq(admit_count(line, T0 + 100 * STEPS + 10001),
                USERS - 10 - STEPS - 10);
   bo_queue_close(line);
   bo_queue_backend_close(backend);
@@ -512,7 +391,7 @@ Test(queue_redis_lines, two_instances_share_the_rate_bucket) {
     admitted += join_as(lines[user % 2], user, T0, 1).state == BO_TOKEN_ACTIVE;
   cr_assert_eq(admitted, 10);
   for (int k = 1; k <= STEPS; k++) {
-    admitted += admit_at(lines[k % 2], T0 + 50 * k);
+    admitted += admit_count(lines[k % 2], T0 + 50 * k);
     cr_assert_leq(admitted, 10 + k / 2, "after %d half-steps", k);
   }
   cr_assert_eq(admitted, 10 + STEPS / 2);
@@ -538,32 +417,6 @@ static struct bo_line_policy pre_queue_policy(int64_t active_max,
   policy.on_sale_at_ms = on_sale_at_ms;
   memcpy(policy.seed, test_seed, sizeof policy.seed);
   return policy;
-}
-
-/* What the draw must give, worked out here from the published rule
- * (draw.h) with libsodium itself: entry id = SHA-256 of the token's bytes,
- * order by HMAC-SHA256(seed, id), ties by id. */
-struct expected_entry {
-  uint8_t key[crypto_auth_hmacsha256_BYTES];
-  uint8_t id[crypto_hash_sha256_BYTES];
-  int user;
-};
-
-static int compare_expected(const void *a, const void *b) {
-  const struct expected_entry *x = a, *y = b;
-  int by_key = memcmp(x->key, y->key, sizeof x->key);
-  return by_key != 0 ? by_key : memcmp(x->id, y->id, sizeof x->id);
-}
-
-static void expected_order(const struct bo_token *tokens, const int *users,
-                           int count, struct expected_entry *out) {
-  cr_assert_geq(sodium_init(), 0);
-  for (int i = 0; i < count; i++) {
-    out[i].user = users[i];
-    crypto_hash_sha256(out[i].id, tokens[users[i]].bytes, BO_TOKEN_BYTES);
-    crypto_auth_hmacsha256(out[i].key, out[i].id, sizeof out[i].id, test_seed);
-  }
-  qsort(out, (size_t)count, sizeof *out, compare_expected);
 }
 
 /* Finds the ACTIVE tokens of users 1..count, appends them (in user order)
@@ -593,7 +446,7 @@ Test(queue_redis_lines, pre_queue_then_the_draw) {
   const int64_t on_sale = T0 + 60000;
   struct bo_queue_backend *backend = open_backend();
   struct bo_queue *line =
-      open_line(backend, 11, settings_of(MAX, 1000000, LONG_IDLE_MS));
+      open_line(backend, 11, settings_of(MAX, 1000000, LONG_MS));
   struct bo_line_policy policy = pre_queue_policy(MAX, on_sale);
   configure(line, &policy);
   struct bo_token tokens[USERS + 1];
@@ -612,6 +465,14 @@ Test(queue_redis_lines, pre_queue_then_the_draw) {
   info = status_of(line, &tokens[6], on_sale - 1500);
   cr_assert(info.pre_queue);
   cr_assert_eq(info.estimated_wait_seconds, 2);
+  /* With a rate, the middle of the pre-queue's places at that rate comes
+   * on top: the 20th of 40 at 60 a minute, 20 s. */
+  struct bo_line_policy rated = policy;
+  rated.admit_per_minute = 60;
+  configure(line, &rated);
+  info = status_of(line, &tokens[6], on_sale - 1500);
+  cr_assert_eq(info.estimated_wait_seconds, 2 + 20);
+  configure(line, &policy);
   cr_assert_eq(line->driver->leave(line, &tokens[7], T0 + 2000), BO_QUEUE_OK);
   info = status_of(line, &tokens[7], T0 + 2000);
   cr_assert_eq(info.state, BO_TOKEN_SPENT);
@@ -621,7 +482,7 @@ Test(queue_redis_lines, pre_queue_then_the_draw) {
   cr_assert_eq(stats.waiting, EARLY - 1);
   cr_assert_eq(stats.active, 0);
   cr_assert(!stats.drawn);
-  cr_assert_eq(admit_at(line, on_sale - 1), 0);
+  cr_assert_eq(admit_count(line, on_sale - 1), 0);
   struct bo_draw_result result;
   cr_assert_eq(line->driver->draw_result(line, &result), BO_QUEUE_OK);
   cr_assert(!result.drawn);
@@ -642,7 +503,7 @@ Test(queue_redis_lines, pre_queue_then_the_draw) {
   /* The draw, then one admitted at a time: the drawn order, then the
    * late joins in arrival order. */
   const int64_t drawn_at = on_sale + 100;
-  admit_at(line, drawn_at);
+  admit_count(line, drawn_at);
   stats = stats_of(line);
   cr_assert(stats.drawn);
   cr_assert_eq(stats.pre_queue, 0);
@@ -653,7 +514,7 @@ Test(queue_redis_lines, pre_queue_then_the_draw) {
     if (user != 7)
       users[n_users++] = user;
   struct expected_entry expected[EARLY - 1];
-  expected_order(tokens, users, n_users, expected);
+  expected_draw_order(test_seed, tokens, users, n_users, expected);
   /* Positions say it before anyone is admitted further. */
   for (int i = MAX; i < n_users; i++) {
     info = status_of(line, &tokens[expected[i].user], drawn_at);
@@ -710,17 +571,17 @@ Test(queue_redis_lines, pre_queue_token_survives_idle_ms) {
   struct bo_token_info two = join_as(line, 2, T0, 1);
   struct bo_token_info three = join_as(line, 3, T0, 1);
   for (int64_t now = T0 + IDLE; now < on_sale; now += IDLE)
-    cr_assert_eq(admit_at(line, now), 0);
+    cr_assert_eq(admit_count(line, now), 0);
   cr_assert_eq(stats_of(line).pre_queue, 3);
   struct bo_token_info info = status_of(line, &two.token, on_sale - 1);
   cr_assert(info.pre_queue);
-  cr_assert_eq(admit_at(line, on_sale), 1);
+  cr_assert_eq(admit_count(line, on_sale), 1);
   cr_assert_eq(stats_of(line).waiting, 2);
   /* Seen at the draw: still there just before idle_ms, gone at it (the
    * one that is ACTIVE is not concerned). */
-  cr_assert_eq(admit_at(line, on_sale + IDLE - 1), 0);
+  cr_assert_eq(admit_count(line, on_sale + IDLE - 1), 0);
   cr_assert_eq(stats_of(line).waiting, 2);
-  cr_assert_eq(admit_at(line, on_sale + IDLE), 0);
+  cr_assert_eq(admit_count(line, on_sale + IDLE), 0);
   cr_assert_eq(stats_of(line).waiting, 0);
   int live = 0;
   const struct bo_token *all[] = {&one.token, &two.token, &three.token};
@@ -788,7 +649,7 @@ Test(queue_redis_lines, two_instances_draw_once, .timeout = 120) {
   pthread_barrier_destroy(&go);
 
   static struct expected_entry expected[RACE_ENTRIES];
-  expected_order(tokens, users, RACE_ENTRIES, expected);
+  expected_draw_order(test_seed, tokens, users, RACE_ENTRIES, expected);
   struct bo_draw_result result;
   cr_assert_eq(lines[1]->driver->draw_result(lines[1], &result), BO_QUEUE_OK);
   cr_assert(result.drawn);
@@ -810,7 +671,7 @@ Test(queue_redis_lines, two_instances_draw_once, .timeout = 120) {
     else
       assert_state(&info, BO_TOKEN_WAITING, i - 2);
   }
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   cr_assert_eq(direct_int(ctx, "LLEN bo:{q13}:ids"), RACE_ENTRIES);
   cr_assert_eq(direct_int(ctx, "EXISTS bo:{q13}:drawing"), 0);
   cr_assert_eq(direct_int(ctx, "EXISTS bo:{q13}:draw_lock"), 0);
@@ -875,7 +736,7 @@ Test(queue_redis_lines, late_joins_never_starve_the_draw, .timeout = 120) {
     usleep(1000);
   for (int tick = 0; !stats_of(drawer).drawn; tick++) {
     cr_assert_lt(tick, 2, "not drawn by the first admit()");
-    admit_at(drawer, on_sale + tick);
+    admit_count(drawer, on_sale + tick);
   }
   usleep(20 * 1000); /* some joins after the draw too */
   atomic_store(&joiner.stop, 1);
@@ -934,11 +795,9 @@ Test(queue_redis_lines, late_joins_never_starve_the_draw, .timeout = 120) {
  * directly, with a list that also names a token not in the pre-queue,
  * which draw.lua answers "changed" after moving the ones before it. */
 static char *read_draw_script(void) {
-  char path[sizeof server.script + 32];
-  snprintf(path, sizeof path, "%s", server.script);
-  *strrchr(path, '/') = '\0'; /* <source>/tests */
-  *strrchr(path, '/') = '\0'; /* <source> */
-  strcat(path, "/src/queue/draw.lua");
+  char path[1100];
+  snprintf(path, sizeof path, "%s/src/queue/draw.lua",
+           redis_server_source_dir());
   FILE *f = fopen(path, "r");
   cr_assert_not_null(f, "%s", path);
   static char text[16384];
@@ -994,7 +853,7 @@ Test(queue_redis_lines, a_draw_left_half_done_is_undone) {
     bo_token_encode(&tokens[user], texts[user]);
     users[user - 1] = user;
   }
-  redisContext *ctx = direct();
+  redisContext *ctx = redis_server_connect();
   const char *id = "00";
   /* A list as long as the pre-queue, but stale: its third entry left. */
   const char *stale[] = {texts[5], id, texts[9], id, "AAAAAAAAAAAAAAAAAAAAAA",
@@ -1010,23 +869,23 @@ Test(queue_redis_lines, a_draw_left_half_done_is_undone) {
   cr_assert_eq(run_draw_chunk(ctx, half, 2, "30", "0"), 0);
   cr_assert_eq(direct_int(ctx, "ZCARD bo:{q14}:line"), 2);
   /* Meanwhile the line admits nobody, and stats say it is not drawn. */
-  cr_assert_eq(admit_at(line, on_sale - 1), 0);
+  cr_assert_eq(admit_count(line, on_sale - 1), 0);
   cr_assert(!stats_of(line).drawn);
 
   /* Another instance holds the draw's lock: this one does not draw, and
    * the pre-queue takes no one more (a clock behind joins the line). */
   freeReplyObject(
       direct_reply(ctx, "SET bo:{q14}:draw_lock other-instance PX 60000"));
-  cr_assert_eq(admit_at(line, on_sale), 0);
+  cr_assert_eq(admit_count(line, on_sale), 0);
   cr_assert(!stats_of(line).drawn);
   struct bo_token_info late = join_as(line, N + 1, on_sale - 10, 1);
   cr_assert(!late.pre_queue);
   assert_state(&late, BO_TOKEN_WAITING, N + 1);
   freeReplyObject(direct_reply(ctx, "DEL bo:{q14}:draw_lock"));
 
-  cr_assert_eq(admit_at(line, on_sale + 1), MAX);
+  cr_assert_eq(admit_count(line, on_sale + 1), MAX);
   struct expected_entry expected[N];
-  expected_order(tokens, users, N, expected);
+  expected_draw_order(test_seed, tokens, users, N, expected);
   struct bo_draw_result result;
   cr_assert_eq(line->driver->draw_result(line, &result), BO_QUEUE_OK);
   cr_assert_eq(result.count, (size_t)N);
@@ -1071,13 +930,13 @@ Test(queue_redis_lines, called_off_on_sale_draws_the_pre_queue) {
   assert_state(&late, BO_TOKEN_WAITING, N + 1);
   cr_assert(!late.pre_queue);
   tokens[N + 1] = late.token;
-  int64_t admitted = admit_at(line, T0 + 2) + admit_at(line, T0 + 3);
+  int64_t admitted = admit_count(line, T0 + 2) + admit_count(line, T0 + 3);
   cr_assert_eq(admitted, MAX);
   struct bo_queue_stats stats = stats_of(line);
   cr_assert(stats.drawn);
   cr_assert_eq(stats.pre_queue, 0);
   struct expected_entry expected[N];
-  expected_order(tokens, users, N, expected);
+  expected_draw_order(test_seed, tokens, users, N, expected);
   for (int i = 0; i < N; i++) {
     struct bo_token_info info =
         status_of(line, &tokens[expected[i].user], T0 + 4);
