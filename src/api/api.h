@@ -7,6 +7,7 @@
 
 #include "http/router.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 extern const struct bo_route bo_api_routes[];
@@ -75,5 +76,29 @@ void bo_api_ops_health(struct bo_app *, const struct bo_request *,
                        struct bo_reply *);
 void bo_api_ops_metrics(struct bo_app *, const struct bo_request *,
                         struct bo_reply *);
+/* web.c: the web front, GET (and HEAD) of "/" and of each file of web/ */
+void bo_api_web_file(struct bo_app *, const struct bo_request *,
+                     struct bo_reply *);
+
+/* The files of web/, embedded at build time by cmake/embed_web.cmake,
+ * which also writes BO_WEB_FILE_COUNT and BO_WEB_PATHS (web_paths.h). */
+struct bo_web_file {
+  const char *path; /* as in a URL: "/index.html", "/assets/logo.svg" */
+  const char *data; /* `len` bytes, any of them */
+  size_t len;
+  const char *etag; /* "\"<32 hex digits>\"": a strong tag, made at build */
+};
+extern const struct bo_web_file bo_web_files[]; /* then one with NULL path */
+
+/* How a file of the front is served, by its name's extension. */
+struct bo_web_type {
+  const char *content_type;
+  /* An HTML page: revalidated on every load, sent with the security
+   * headers (Content-Security-Policy, Referrer-Policy). */
+  bool page;
+};
+/* By the extension of the last segment of `path`, in any letter case;
+ * application/octet-stream when unknown. Never NULL. */
+const struct bo_web_type *bo_web_type_of(const char *path);
 
 #endif

@@ -35,6 +35,7 @@
 
 #include "app.h"
 #include "http/client_addr.h"
+#include "http/conditional.h"
 #include "http/input.h"
 #include "http/reply.h"
 #include "http/request.h"
@@ -307,6 +308,10 @@ static enum MHD_Result send_reply(struct request_ctx *ctx,
         sizeof oom_body - 1, (void *)oom_body, MHD_RESPMEM_PERSISTENT);
   } else if (len == 0) {
     response = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+  } else if (reply->static_body) {
+    /* Lives as long as the process (an embedded file): no copy. */
+    response = MHD_create_response_from_buffer(len, (void *)body,
+                                               MHD_RESPMEM_PERSISTENT);
   } else {
     /* Hand the serialised text to MHD instead of copying it. */
     char *text = reply->text;
@@ -325,6 +330,11 @@ static enum MHD_Result send_reply(struct request_ctx *ctx,
   MHD_add_response_header(response, "X-Request-Id", ctx->request_id);
   if (reply->allow[0])
     MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, reply->allow);
+  if (reply->etag)
+    MHD_add_response_header(response, MHD_HTTP_HEADER_ETAG, reply->etag);
+  for (int i = 0; i < reply->header_count; i++)
+    MHD_add_response_header(response, reply->headers[i].name,
+                            reply->headers[i].value);
   if (reply->retry_after > 0) {
     char seconds[16];
     snprintf(seconds, sizeof seconds, "%d", reply->retry_after);
@@ -453,6 +463,8 @@ enum MHD_Result bo_http_on_request(void *cls, struct MHD_Connection *connection,
 
   struct bo_reply reply = {0};
   dispatch(ctx, connection, url, method, &reply);
+  bo_conditional_apply(&reply, method,
+                       header(connection, MHD_HTTP_HEADER_IF_NONE_MATCH));
   enum MHD_Result ret = send_reply(ctx, connection, &reply);
   bo_reply_clear(&reply);
   return ret;

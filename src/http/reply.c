@@ -7,6 +7,7 @@
 
 #include "http/stream.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,6 +101,24 @@ void bo_reply_text(struct bo_reply *reply, int status, const char *content_type,
   reply->content_type = content_type;
 }
 
+void bo_reply_static(struct bo_reply *reply, int status,
+                     const char *content_type, const char *body, size_t len) {
+  bo_reply_clear(reply);
+  reply->status = status;
+  reply->static_body = body;
+  reply->text_len = len;
+  reply->content_type = content_type;
+}
+
+void bo_reply_header(struct bo_reply *reply, const char *name,
+                     const char *value) {
+  assert(reply->header_count < BO_REPLY_HEADERS_MAX);
+  if (reply->header_count >= BO_REPLY_HEADERS_MAX)
+    return; /* NDEBUG: a header short rather than a write past the end */
+  reply->headers[reply->header_count++] =
+      (struct bo_reply_header){.name = name, .value = value};
+}
+
 /* Builds the problem document; NULL only when memory ran out. */
 static json_t *problem_new(const struct bo_error_info *info,
                            const char *detail) {
@@ -150,6 +169,10 @@ void bo_reply_error(struct bo_reply *reply, enum bo_error err,
 }
 
 const char *bo_reply_body(struct bo_reply *reply, size_t *len) {
+  if (reply->static_body != NULL) {
+    *len = reply->text_len;
+    return reply->static_body;
+  }
   if (reply->text == NULL && reply->json != NULL) {
     /* ENCODE_ANY: a handler may answer a bare value; better sent than lost. */
     reply->text = json_dumps(reply->json, JSON_COMPACT | JSON_ENCODE_ANY);

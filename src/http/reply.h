@@ -11,6 +11,17 @@
 
 struct bo_stream_spec; /* http/stream.h: an event stream instead of a body */
 
+/* Room for the longest list a handler adds: an HTML page's cache and
+ * security headers (api/web.c). */
+#define BO_REPLY_HEADERS_MAX 6
+
+/* A response header whose name and value outlive the reply (static
+ * strings); see bo_reply_header(). */
+struct bo_reply_header {
+  const char *name;
+  const char *value;
+};
+
 struct bo_reply {
   int status;   /* 0 until a handler answers */
   json_t *json; /* owned; serialised when sent */
@@ -25,6 +36,16 @@ struct bo_reply {
   /* Owned; set by bo_reply_stream() (http/stream.h): the answer is an
    * endless text/event-stream rather than `json` or `text`. */
   struct bo_stream_spec *stream;
+  /* Borrowed; a body that outlives the reply (an embedded file), sent as
+   * it is without a copy; its length is text_len. Set by
+   * bo_reply_static(). */
+  const char *static_body;
+  /* Borrowed; a strong entity tag, quotes included, sent as ETag. A GET or
+   * HEAD whose If-None-Match names it is answered 304 instead
+   * (http/conditional.h). */
+  const char *etag;
+  struct bo_reply_header headers[BO_REPLY_HEADERS_MAX];
+  int header_count;
 };
 
 /* Takes ownership of `body` (which may be NULL only on allocation failure,
@@ -40,6 +61,17 @@ void bo_reply_error(struct bo_reply *reply, enum bo_error err,
 /* Takes ownership of `text` (malloc'd). */
 void bo_reply_text(struct bo_reply *reply, int status, const char *content_type,
                    char *text, size_t len);
+
+/* A body that outlives the reply (any bytes, `len` long), sent as it is:
+ * never copied, never freed. */
+void bo_reply_static(struct bo_reply *reply, int status,
+                     const char *content_type, const char *body, size_t len);
+
+/* Adds a response header; name and value are borrowed and must outlive the
+ * reply. More than BO_REPLY_HEADERS_MAX is a bug (asserts). An error reply
+ * set afterwards drops them. */
+void bo_reply_header(struct bo_reply *reply, const char *name,
+                     const char *value);
 
 /* Frees what the reply owns and empties it. */
 void bo_reply_clear(struct bo_reply *reply);
