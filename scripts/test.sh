@@ -89,7 +89,8 @@ cmake --build build-tsan -j"$jobs" --target boxoffice
 tsan_env=(BOXOFFICE_SOURCE_DIR="$PWD" BOXOFFICE_BIN="$PWD/build-tsan/boxoffice"
   TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1")
 for backend in sqlite postgres; do
-  for name in test_races test_instances test_faults test_flow; do
+  for name in test_races test_instances test_faults test_flow test_lines \
+    test_stream; do
     step="$name on $backend against the ThreadSanitizer server (build-tsan/)"
     echo "test.sh: $step"
     if [ "$backend" = sqlite ]; then

@@ -639,6 +639,22 @@ Test(lines, admin_views_count_what_happened, .timeout = 90) {
   cr_assert(view_matches(mine, 2, 1, 1, 1, 48));
   json_decref(list);
 
+  /* The same numbers as gauges for Prometheus, one sample per line. */
+  struct it_response r = {0};
+  it_call(s, &r, "GET", NULL, NULL, "/metrics");
+  it_assert_status(&r, 200);
+  const char *const samples[] = {"active",     "2",  "waiting",  "1",
+                                 "seats_left", "48", "sold_out", "0"};
+  for (size_t i = 0; i < sizeof samples / sizeof *samples; i += 2) {
+    char sample[128];
+    snprintf(sample, sizeof sample,
+             "\nboxoffice_line_%s{concert=\"%lld\"} %s\n", samples[i],
+             (long long)a, samples[i + 1]);
+    cr_assert_not_null(strstr(r.body, sample), "/metrics lacks \"%s\"",
+                       sample + 1);
+  }
+  it_response_free(&r);
+
   /* The global line's own view and its PATCH. */
   view = admin_get(s, "/api/v1/admin/queue");
   cr_assert_eq(it_jint(view, "lineId"), 0);
