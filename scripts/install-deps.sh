@@ -22,11 +22,19 @@ packages=(
   libhttp-parser-dev  # response parsing in the load driver (bench/load)
   linux-perf valgrind # profiles for docs/benchmarks.md (perf record, callgrind)
   python3             # tools/verify-draw and its test (standard library only)
+  nodejs npm          # the browser tests (tests/e2e: node --test, playwright-core)
+  chromium            # the browser they drive headless
 )
 
+# A package counts as present when it is installed, or when an installed
+# package provides it: NodeSource's nodejs, for one, provides npm (and
+# conflicts with Debian's).
+provided="$(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+  sed -n 's/^ii *|//p' | tr ',' '\n' | sed 's/(.*//; s/[[:space:]]//g' || true)"
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    grep -qxF -- "$p" <<<"$provided" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -63,6 +63,14 @@ cmake --build build -j"$jobs"
 step="tests (build/)"
 ctest --test-dir build --output-on-failure
 
+# The web front in a real browser: Debian's Chromium, headless, driven by
+# playwright-core against build/'s server (tests/e2e/run.sh, under a
+# minute): a whole purchase, two browsers racing for a seat, a hold running
+# out, the waiting room letting a buyer in, the operator's dashboard.
+# Screenshots of every page state go to build-e2e/screenshots/.
+step="browser tests (tests/e2e/)"
+tests/e2e/run.sh build/boxoffice
+
 # Debug: sanitizer reports point at exact lines, and asserts are on.
 step="build (build-asan/)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
