@@ -11,8 +11,18 @@
  *
  * Locks. `lock` (rwlock) guards the slot array and the schedule map; each
  * slot's mutex guards its row and inventory. Neither is held across a
- * store or queue call, which may block on the network: the tick copies
- * what it needs, calls, then stores the result.
+ * store call or a queue call that may block on the network: the tick
+ * copies what it needs, calls, then stores the result. The one exception
+ * is opening a line's queue (slot_open), done under the write lock so that
+ * two threads never open one line twice; opening and configuring a line
+ * are local in both drivers (no round trip).
+ *
+ * Idle lines. A line nobody asked about for BO_LINES_IDLE_MS (no join, no
+ * status, no stream check, no view) is not recounted: nobody waits on its
+ * cap or its sold-out state, and a waiting user who stopped asking is
+ * dropped as idle anyway. Its queue still gets admit() every tick (cheap,
+ * and it keeps run-out tokens from holding slots). The first request after
+ * that recounts it before it is answered.
  *
  * Schedules. Booking calls name a schedule; which line books it is the
  * line of its concert. schedule -> concert never changes, so it is cached
@@ -32,10 +42,11 @@ struct bo_line_slot {
   int64_t line_id;
   bool own_line; /* false: a concert booked with the global line */
   pthread_mutex_t lock;
-  struct bo_line_row row;  /* guarded by lock */
-  struct bo_inventory inv; /* guarded by lock */
-  bool counted;            /* guarded by lock: inv was read at least once */
-  int64_t counted_at_ms;   /* guarded by lock */
+  struct bo_line_row row;     /* guarded by lock */
+  struct bo_inventory inv;    /* guarded by lock */
+  bool counted;               /* guarded by lock: inv was read at least once */
+  int64_t counted_at_ms;      /* guarded by lock */
+  _Atomic int64_t used_at_ms; /* the latest bo_lines_get() of it */
   /* NULL until first used; set once, under the registry's write lock.
    * Atomic because it is read without that lock (slot_queue()). */
   _Atomic(struct bo_queue *) queue;
@@ -85,6 +96,18 @@ static struct bo_line_slot *slot_find(struct bo_lines *lines, int64_t line_id) {
   return slot;
 }
 
+/* Doubles the slot array; false (nothing changed) when memory ran out.
+ * Registry write lock held. */
+static bool slots_grow(struct bo_lines *lines) {
+  size_t cap = lines->cap ? 2 * lines->cap : 16;
+  struct bo_line_slot **grown = realloc(lines->slots, cap * sizeof *grown);
+  if (grown == NULL)
+    return false;
+  lines->slots = grown;
+  lines->cap = cap;
+  return true;
+}
+
 /* Adds a slot unless one is there (another thread's); returns the one in
  * the registry, or NULL when memory ran out. */
 static struct bo_line_slot *slot_add(struct bo_lines *lines, int64_t line_id,
@@ -104,10 +127,7 @@ static struct bo_line_slot *slot_add(struct bo_lines *lines, int64_t line_id,
   struct bo_line_slot *slot = NULL;
   if (at < lines->count && lines->slots[at]->line_id == line_id) {
     slot = lines->slots[at];
-  } else if (lines->count < lines->cap ||
-             (lines->cap = lines->cap ? 2 * lines->cap : 16,
-              lines->slots =
-                  realloc(lines->slots, lines->cap * sizeof *lines->slots))) {
+  } else if (lines->count < lines->cap || slots_grow(lines)) {
     memmove(&lines->slots[at + 1], &lines->slots[at],
             (lines->count - at) * sizeof *lines->slots);
     lines->slots[at] = fresh;
@@ -246,6 +266,7 @@ static enum bo_error slot_open(struct bo_lines *lines,
     return BO_OK;
   int64_t now_ms = bo_clock_now_ms(&lines->app->clock);
   slot_recount(lines, slot, now_ms);
+  atomic_store(&slot->used_at_ms, now_ms);
   pthread_rwlock_wrlock(&lines->lock);
   enum bo_error err = BO_OK;
   if (slot_queue(slot) == NULL) {
@@ -395,6 +416,11 @@ enum bo_error bo_lines_get(struct bo_app *app, int64_t line_id,
   enum bo_error err = slot_open(lines, slot);
   if (err)
     return err;
+  int64_t now_ms = bo_clock_now_ms(&app->clock);
+  /* Back from idle: its count may be old, so count it before answering. */
+  if (slot->line_id != 0 &&
+      now_ms - atomic_exchange(&slot->used_at_ms, now_ms) >= BO_LINES_IDLE_MS)
+    slot_recount(lines, slot, now_ms);
   slot_view(lines, slot, out);
   return BO_OK;
 }
@@ -501,7 +527,8 @@ void bo_lines_tick(struct bo_app *app, int64_t now_ms) {
       continue;
     pthread_mutex_lock(&slot->lock);
     bool due = slot->line_id != 0 &&
-               now_ms - slot->counted_at_ms >= BO_LINES_RECOUNT_MS;
+               now_ms - slot->counted_at_ms >= BO_LINES_RECOUNT_MS &&
+               now_ms - atomic_load(&slot->used_at_ms) < BO_LINES_IDLE_MS;
     pthread_mutex_unlock(&slot->lock);
     if (due)
       slot_recount(lines, slot, now_ms);

@@ -26,6 +26,8 @@
 
 #define BO_LINES_REREAD_MS 1000
 #define BO_LINES_RECOUNT_MS 250
+/* A line nobody asked about this long is not recounted (lines.c). */
+#define BO_LINES_IDLE_MS 10000
 
 /* What an operator may set on a line (admin API). The factor is in
  * hundredths: 100 = one admission per seat left. */

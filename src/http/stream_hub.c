@@ -91,9 +91,12 @@ static void check_stream(struct bo_stream_hub *hub, struct bo_stream *s) {
   switch (verdict) {
   case BO_STREAM_STATE:
     if (bo_stream_timing_state(&s->timing, now, bo_stream_hash(data, check.len),
-                               check.recheck_ms) &&
-        send_event(s, BO_STREAM_PUSH_EVENT, NULL, data, check.len))
-      hub->counts.events++;
+                               check.recheck_ms)) {
+      if (send_event(s, BO_STREAM_PUSH_EVENT, NULL, data, check.len))
+        hub->counts.events++;
+      else /* not queued (full, out of memory): send it at the next check */
+        bo_stream_timing_forget(&s->timing);
+    }
     return;
   case BO_STREAM_END:
     send_event(s, BO_STREAM_PUSH_FINAL, "end", data, check.len);

@@ -40,6 +40,12 @@ bool bo_stream_timing_due(const struct bo_stream_timing *t, int64_t now_ms) {
   return bo_stream_timing_check_due(t, now_ms) || heartbeat_due(t, now_ms);
 }
 
+void bo_stream_timing_forget(struct bo_stream_timing *t) {
+  /* No body hashes to this (a hash of 0 is as likely as any other value:
+   * 2^-64), so the next state differs from "the last sent". */
+  t->last_hash = 0;
+}
+
 bool bo_stream_timing_state(struct bo_stream_timing *t, int64_t now_ms,
                             uint64_t hash, int64_t recheck_ms) {
   if (hash == t->last_hash) {

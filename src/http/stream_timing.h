@@ -53,6 +53,10 @@ bool bo_stream_timing_check_due(const struct bo_stream_timing *t,
 bool bo_stream_timing_state(struct bo_stream_timing *t, int64_t now_ms,
                             uint64_t hash, int64_t recheck_ms);
 
+/* The state bo_stream_timing_state() said to send could not be sent after
+ * all: the next check sends whatever it finds, changed or not. */
+void bo_stream_timing_forget(struct bo_stream_timing *t);
+
 /* A check at now_ms could not tell: the next one is recheck_ms later. */
 void bo_stream_timing_unknown(struct bo_stream_timing *t, int64_t now_ms,
                               int64_t recheck_ms);

@@ -34,6 +34,11 @@ if redis.call('EXISTS', K_DRAWN) == 1 then
   return {D_ALREADY}
 end
 
+-- Each chunk keeps the draw lock alive for another BO_REDISQ_DRAW_LOCK_MS
+-- (redis_draw.c), so a big draw that outlasts the first lock is not taken
+-- over and undone half-way by another instance.
+redis.call('PEXPIRE', K_LOCK, 10000)
+
 if done_before == 0 then
   -- A new attempt: put back what an unfinished one moved (drawn places
   -- 1..its total), then check that the list read is the whole pre-queue.

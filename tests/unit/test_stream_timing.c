@@ -43,6 +43,17 @@ Test(stream_timing, changed_state_is_sent_once) {
   cr_assert_not(bo_stream_timing_state(&t, T0 + 2000, h, 0));
 }
 
+/* A change that could not be queued (the hub said send, the push failed)
+ * is sent at the next check even though nothing changed since. */
+Test(stream_timing, a_change_not_sent_is_sent_again) {
+  struct bo_stream_timing t = opened(0);
+  uint64_t h = bo_stream_hash("second", 6);
+  cr_assert(bo_stream_timing_state(&t, T0 + 1000, h, 0));
+  bo_stream_timing_forget(&t);
+  cr_assert(bo_stream_timing_state(&t, T0 + 2000, h, 0));
+  cr_assert_not(bo_stream_timing_state(&t, T0 + 3000, h, 0));
+}
+
 /* A check that asks to be run more often than once a second (a short
  * idle time) still gets at most one event a second: the change seen too
  * soon waits, and the check comes back as soon as an event is allowed. */
