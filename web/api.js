@@ -170,6 +170,10 @@ export const adminApi = {
   lines: (secret, opts = {}) => request('GET', '/api/v1/admin/lines', { ...opts, bearer: secret }),
   createConcert: (secret, body) =>
     request('POST', '/api/v1/admin/concerts', { bearer: secret, body }),
+  // Every date of a concert with its seats (available, held, sold), past
+  // ones too; no queue token needed.
+  concertSchedules: (secret, concertId, opts = {}) =>
+    request('GET', `/api/v1/admin/concerts/${pathId(concertId)}/schedules`, { ...opts, bearer: secret }),
   // Line 0 is the global line, which has its own path; every other line is
   // named by its concert's id.
   changeLine: (secret, lineId, change) =>

@@ -4,12 +4,13 @@
 // PATCH /api/v1/admin/queue (the global line, id 0) or
 // PATCH /api/v1/admin/concerts/{id}/line.
 //
-// Per-date availability: the API gives operators no view of schedules.
-// GET /api/v1/concerts/{id}/schedules needs an ACTIVE queue token, and an
-// operator taking one would take a buyer's place (and a slot of activeMax).
-// So the seats shown here are what the lines view gives: held, sold and
-// seats left per concert line, summed over the concert's upcoming dates,
-// and nothing for concerts on the global line. The page says so too.
+// Per-date seats: on the same 2 s cycle, every concert of the public list
+// (GET /api/v1/concerts, reloaded now and then) is asked for its dates with
+// GET /api/v1/admin/concerts/{id}/schedules, one request per concert, all
+// at once. Each concert's table (op-dates.js) sits at the foot of the card
+// of the line that books it: its own line's card, or the global line's
+// "Concerts on the global line" block. A concert whose request fails keeps
+// its table with a row that says so; the lines still update.
 //
 // Cards are made once per line and updated in place, so a refresh never
 // takes focus away or overwrites a number the operator is typing.
@@ -17,6 +18,7 @@
 import { adminApi } from './api.js';
 import { Backoff, isRetryable } from './backoff.js';
 import { listConcerts } from './catalog.js';
+import { createDatesTable } from './op-dates.js';
 import { h, setChildren, field, busy } from './dom.js';
 import { formatCount, formatDateTime, formatClockTime, formatDuration } from './format.js';
 import { showError, showNotice, clearErrorIf } from './notices.js';
@@ -33,13 +35,16 @@ export function createDashboard({ getSecret, onUnauthorized }) {
   const list = h('div', { class: 'line-list', 'data-testid': 'dashboard' });
   const el = h('section', { class: 'card-plain', 'aria-labelledby': 'dashboard-title' },
     h('h2', { id: 'dashboard-title', tabindex: '-1', text: 'Lines, live' }),
-    h('p', { class: 'hint', text: 'Every line, refreshed every 2 seconds. Seat figures are per concert line, over all its upcoming dates: the API offers operators no per-date view, and concerts on the global line are not counted separately.' }),
+    h('p', { class: 'hint', text: 'Every line, refreshed every 2 seconds. The seat figures on a line are over its concert’s upcoming dates; each concert’s dates are listed under the line that books it, past dates included.' }),
     updated,
     list);
 
   const cards = new Map(); // lineId -> card
-  let names = new Map(); // concertId -> name
+  const tables = new Map(); // concertId -> dates table
+  let names = new Map(); // concertId -> name, in the list's order
+  let namesLoaded = false;
   let timer = null;
+  let generation = 0; // a refresh overtaken by a newer one stops quietly
   let running = false;
   let polls = 0;
   const backoff = new Backoff({ baseMs: REFRESH_MS, maxMs: 30000 });
@@ -48,28 +53,42 @@ export function createDashboard({ getSecret, onUnauthorized }) {
     try {
       const concerts = await listConcerts({ fresh: true });
       names = new Map(concerts.map((c) => [c.concertId, c.name]));
+      namesLoaded = true;
     } catch {
       /* names are a nicety; ids still show */
     }
   }
 
+  // Every concert's dates; never rejects: a failed concert carries `err`.
+  async function fetchDates(secret) {
+    const ids = [...names.keys()];
+    const settled = await Promise.allSettled(ids.map((id) => adminApi.concertSchedules(secret, id)));
+    return ids.map((id, i) => (settled[i].status === 'fulfilled'
+      ? { id, items: settled[i].value.items }
+      : { id, err: settled[i].reason }));
+  }
+
   async function refresh() {
     clearTimeout(timer);
+    const mine = ++generation;
     if (!running) return;
     if (document.visibilityState === 'hidden') return; // visibilitychange resumes
     // Names change only when a concert is made: reload them now and then.
-    if (polls % 15 === 0) await loadNames();
+    if (polls % 15 === 0 || !namesLoaded) await loadNames();
+    if (mine !== generation) return;
     polls += 1;
     try {
-      const lines = await adminApi.lines(getSecret());
-      if (!running) return;
+      const secret = getSecret();
+      const [lines, dates] = await Promise.all([adminApi.lines(secret), fetchDates(secret)]);
+      if (!running || mine !== generation) return;
       backoff.reset();
       clearErrorIf(TROUBLE_CODES);
       render(lines.items);
+      renderDates(dates);
       updated.textContent = `Updated ${formatClockTime(Date.now())}.`;
       timer = setTimeout(refresh, REFRESH_MS);
     } catch (err) {
-      if (!running) return;
+      if (!running || mine !== generation) return;
       if (isRetryable(err)) {
         const delay = backoff.next(err.retryAfter);
         updated.textContent = `Not updating: trying again in ${formatDuration(Math.max(1, Math.round(delay / 1000)))}.`;
@@ -107,6 +126,40 @@ export function createDashboard({ getSecret, onUnauthorized }) {
     // The global line first, then concert lines by id (the API's order).
     const ordered = items.map((l) => cards.get(l.lineId).el);
     if (ordered.some((node, i) => list.children[i] !== node)) setChildren(list, ordered);
+  }
+
+  // Each concert's table goes to its own line's card, or to the global
+  // line's block when it has none.
+  function renderDates(dates) {
+    const onGlobal = [];
+    const seen = new Set();
+    for (const d of dates) {
+      seen.add(d.id);
+      let table = tables.get(d.id);
+      if (!table) {
+        table = createDatesTable(d.id);
+        tables.set(d.id, table);
+      }
+      table.setName(concertLabel(d.id));
+      if (d.err) table.fail(d.err);
+      else table.show(d.items);
+      const own = ownLines.has(d.id) ? cards.get(d.id) : null;
+      if (own) own.showDates([table.el]);
+      else onGlobal.push(table.el);
+    }
+    for (const [id, table] of tables) {
+      if (!seen.has(id)) {
+        table.el.remove();
+        tables.delete(id);
+      }
+    }
+    const global = cards.get(0);
+    if (global) global.showDates(onGlobal);
+  }
+
+  function concertLabel(concertId) {
+    const name = names.get(concertId);
+    return name ? `${name} (concert #${concertId})` : `concert #${concertId}`;
   }
 
   function lineName(line) {
@@ -162,11 +215,20 @@ export function createDashboard({ getSecret, onUnauthorized }) {
       f.input.addEventListener('input', () => { f.input.dataset.dirty = '1'; });
     }
 
+    // The dates of the concerts this line books (op-dates.js tables).
+    const datesList = h('div', { class: 'line-dates-list' });
+    const datesNone = isGlobal ? h('p', { class: 'hint', text: 'None: every concert has a line of its own.' }) : null;
+    const datesBlock = isGlobal
+      ? h('section', { class: 'line-dates', 'aria-labelledby': `line-${id}-dates-title` },
+        h('h4', { id: `line-${id}-dates-title`, text: 'Concerts on the global line' }), datesNone, datesList)
+      : h('div', { class: 'line-dates', hidden: true }, datesList);
+
     const el = h('article', { class: 'card line-card', 'data-testid': 'line-row', 'data-line-id': id, 'aria-labelledby': title.id },
       h('div', { class: 'line-head' }, title, pausedBadge, soldOutBadge),
       serves, stats,
       h('div', { class: 'actions' }, pauseButton),
-      form);
+      form,
+      datesBlock);
 
     let line = first;
 
@@ -210,6 +272,13 @@ export function createDashboard({ getSecret, onUnauthorized }) {
     const countOrDash = (n) => (n === null || n === undefined ? dash : formatCount(n));
     const card = {
       el,
+      showDates(nodes) {
+        if (nodes.length !== datesList.children.length || nodes.some((n, i) => datesList.children[i] !== n)) {
+          setChildren(datesList, nodes);
+        }
+        if (datesNone) datesNone.hidden = nodes.length > 0;
+        else datesBlock.hidden = nodes.length === 0;
+      },
       update(next, { force = false } = {}) {
         line = next;
         title.textContent = lineName(next);

@@ -71,6 +71,9 @@ void bo_api_admin_line_patch(struct bo_app *, const struct bo_request *,
                              struct bo_reply *);
 void bo_api_admin_token_end(struct bo_app *, const struct bo_request *,
                             struct bo_reply *);
+/* admin_schedules.c: every date of a concert with its seat counts */
+void bo_api_admin_schedules_list(struct bo_app *, const struct bo_request *,
+                                 struct bo_reply *);
 /* ops.c */
 void bo_api_ops_health(struct bo_app *, const struct bo_request *,
                        struct bo_reply *);

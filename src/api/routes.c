@@ -38,6 +38,8 @@ const struct bo_route bo_api_routes[] = {
     {"PATCH", "/api/v1/admin/queue", bo_api_admin_queue_patch},
     {"GET", "/api/v1/admin/concerts/{id}/line", bo_api_admin_line_get},
     {"PATCH", "/api/v1/admin/concerts/{id}/line", bo_api_admin_line_patch},
+    {"GET", "/api/v1/admin/concerts/{id}/schedules",
+     bo_api_admin_schedules_list},
     {"POST", "/api/v1/admin/tokens/end", bo_api_admin_token_end},
     {"GET", "/healthz", bo_api_ops_health},
     {"GET", "/metrics", bo_api_ops_metrics},

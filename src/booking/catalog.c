@@ -165,3 +165,35 @@ enum bo_error bo_catalog_create_concert(struct bo_app *app, const char *name,
     *concert_id = ctx.concert_id;
   return err;
 }
+
+struct schedule_counts_ctx {
+  int64_t concert_id;
+  int64_t now_ms;
+  struct bo_schedule_count_list *out;
+};
+
+static enum bo_store_status schedule_counts_tx(struct bo_store_tx *tx,
+                                               void *arg) {
+  struct schedule_counts_ctx *ctx = arg;
+  free(ctx->out->items);
+  *ctx->out = (struct bo_schedule_count_list){0};
+  return bo_store_op(tx)->schedule_counts(tx, ctx->concert_id, ctx->now_ms,
+                                          ctx->out);
+}
+
+enum bo_error bo_catalog_schedule_counts(struct bo_app *app, int64_t concert_id,
+                                         struct bo_schedule_count_list *out,
+                                         int64_t *as_of_ms) {
+  *out = (struct bo_schedule_count_list){0};
+  struct schedule_counts_ctx ctx = {concert_id, bo_clock_now_ms(&app->clock),
+                                    out};
+  *as_of_ms = ctx.now_ms;
+  enum bo_error err = bo_outcome(
+      bo_store_transaction(app->store, false, schedule_counts_tx, &ctx),
+      BO_ERR_NOT_FOUND);
+  if (err) {
+    free(out->items);
+    *out = (struct bo_schedule_count_list){0};
+  }
+  return err;
+}

@@ -55,6 +55,14 @@ enum bo_error bo_catalog_upcoming_seats(struct bo_app *app, int64_t concert_id,
 enum bo_error bo_catalog_seats(struct bo_app *app, int64_t schedule_id,
                                struct bo_seat_list *out);
 
+/* Every date of the concert, past ones too, soonest first, with its seat
+ * counts as of *as_of_ms (filled in: the time they were read at, for
+ * telling past dates). 404 for an unknown concert. The caller frees
+ * out->items. */
+enum bo_error bo_catalog_schedule_counts(struct bo_app *app, int64_t concert_id,
+                                         struct bo_schedule_count_list *out,
+                                         int64_t *as_of_ms);
+
 /* Creates a concert, its schedules (and their seats) and, when `line` is
  * not NULL, its own waiting line, in one transaction. Inputs are already
  * validated by the caller. */

@@ -1,5 +1,6 @@
 /* Concerts, schedules and seats, the race for a seat (seat_hold), and how
- * many seats a concert has left (concert_inventory). */
+ * many seats a concert has left (concert_inventory) and each of its dates
+ * (schedule_counts). */
 #include "store/pg_internal.h"
 
 enum bo_store_status bo_pg_concert_insert(struct bo_store_tx *tx,
@@ -255,5 +256,39 @@ enum bo_store_status bo_pg_concert_inventory(struct bo_store_tx *tx,
                                  .held = bo_pg_int64(res, 0, 1),
                                  .sold = bo_pg_int64(res, 0, 2)};
   PQclear(res);
+  return status;
+}
+
+static bool read_schedule_count(const PGresult *res, int row, void *item) {
+  struct bo_schedule_count *s = item;
+  *s = (struct bo_schedule_count){
+      .schedule_id = bo_pg_int64(res, row, 0),
+      .starts_at_ms = bo_pg_int64(res, row, 1),
+      .total = bo_pg_int64(res, row, 2),
+      .available = bo_pg_int64(res, row, 3),
+      .held = bo_pg_int64(res, row, 4),
+      .sold = bo_pg_int64(res, row, 5),
+  };
+  return true;
+}
+
+enum bo_store_status bo_pg_schedule_counts(struct bo_store_tx *tx,
+                                           int64_t concert_id, int64_t now_ms,
+                                           struct bo_schedule_count_list *out) {
+  struct bo_pg_params p = {0};
+  void *items = NULL;
+  size_t count = 0;
+  bo_pg_param_int(&p, concert_id);
+  bo_pg_param_int(&p, now_ms);
+  enum bo_store_status status =
+      bo_pg_list(bo_pg_tx(tx)->conn, BO_PG_SCHEDULE_COUNTS, &p,
+                 sizeof *out->items, read_schedule_count, &items, &count);
+  /* No date: no such concert, or (it cannot be made, but) one without
+   * dates, which is an empty list. */
+  if (status == BO_STORE_OK && count == 0) {
+    struct bo_concert concert;
+    status = bo_pg_concert_get(tx, concert_id, &concert);
+  }
+  *out = (struct bo_schedule_count_list){.items = items, .count = count};
   return status;
 }

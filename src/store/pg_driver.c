@@ -33,6 +33,7 @@ const struct bo_store_driver bo_pg_driver = {
     .seat_release = bo_pg_seat_release,
     .seat_sell = bo_pg_seat_sell,
     .concert_inventory = bo_pg_concert_inventory,
+    .schedule_counts = bo_pg_schedule_counts,
 
     .reservation_insert = bo_pg_reservation_insert,
     .reservation_get = bo_pg_reservation_get,

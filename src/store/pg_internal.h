@@ -62,6 +62,7 @@ enum bo_pg_stmt_id {
   BO_PG_HOLDS_EXPIRE_RESERVATIONS,
   BO_PG_HOLDS_RELEASE_SEATS,
   BO_PG_CONCERT_INVENTORY,
+  BO_PG_SCHEDULE_COUNTS,
   BO_PG_LINE_INSERT,
   BO_PG_LINE_EXISTS,
   BO_PG_LINE_GET,
@@ -356,6 +357,9 @@ enum bo_store_status bo_pg_payment_get(struct bo_store_tx *tx,
 enum bo_store_status bo_pg_concert_inventory(struct bo_store_tx *tx,
                                              int64_t concert_id, int64_t now_ms,
                                              struct bo_inventory *out);
+enum bo_store_status bo_pg_schedule_counts(struct bo_store_tx *tx,
+                                           int64_t concert_id, int64_t now_ms,
+                                           struct bo_schedule_count_list *out);
 
 enum bo_store_status bo_pg_line_insert(struct bo_store_tx *tx,
                                        const struct bo_line_row *row,

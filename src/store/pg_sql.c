@@ -320,6 +320,21 @@ const char *const bo_pg_sql[BO_PG_STMT__COUNT] = {
         "FROM concert_schedule s JOIN concert_seat c "
         "ON c.concert_schedule_id = s.concert_schedule_id "
         "WHERE s.concert_id = $1::bigint AND s.concert_dt > bo_time($2)",
+    /* 1 concert, 2 now. Every date of the concert, past ones too, with the
+     * same three counts, in one pass: the dates by
+     * concert_schedule_by_concert, their seats by the (schedule, seat
+     * number) key. No row for no such concert (pg_catalog.c then asks
+     * CONCERT_GET which it is). */
+    [BO_PG_SCHEDULE_COUNTS] =
+        "SELECT s.concert_schedule_id, bo_ms(s.concert_dt), s.total_seat, "
+        "count(*) FILTER (WHERE " BO_PG_SEAT_FREE_AT_2 "), "
+        "count(*) FILTER (WHERE c.seat_status = 'HELD' "
+        "AND c.hold_expire_dt > bo_time($2)), "
+        "count(*) FILTER (WHERE c.seat_status = 'SOLD') "
+        "FROM concert_schedule s JOIN concert_seat c "
+        "ON c.concert_schedule_id = s.concert_schedule_id "
+        "WHERE s.concert_id = $1::bigint GROUP BY s.concert_schedule_id "
+        "ORDER BY s.concert_dt, s.concert_schedule_id",
 
     /* 1 line, 2 active max, 3 admit per minute, 4 on sale at (0: none),
      * 5 inventory factor, 6 paused (1 or 0), 7 seed (hex), 8 now. No row

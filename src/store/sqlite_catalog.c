@@ -1,5 +1,6 @@
 /* Concerts, schedules and seats, the race for a seat (seat_hold), and how
- * many seats a concert has left (concert_inventory). */
+ * many seats a concert has left (concert_inventory) and each of its dates
+ * (schedule_counts). */
 #include "store/sqlite_internal.h"
 
 enum bo_store_status bo_sqlite_concert_insert(struct bo_store_tx *tx,
@@ -329,5 +330,47 @@ enum bo_store_status bo_sqlite_concert_inventory(struct bo_store_tx *tx,
                                  .sold = sqlite3_column_int64(stmt, 2)};
 done:
   bo_sqlite_reset(stmt);
+  return status;
+}
+
+static bool read_schedule_count(sqlite3_stmt *stmt, void *item) {
+  struct bo_schedule_count *s = item;
+  *s = (struct bo_schedule_count){
+      .schedule_id = sqlite3_column_int64(stmt, 0),
+      .starts_at_ms = sqlite3_column_int64(stmt, 1),
+      .total = sqlite3_column_int64(stmt, 2),
+      .available = sqlite3_column_int64(stmt, 3),
+      .held = sqlite3_column_int64(stmt, 4),
+      .sold = sqlite3_column_int64(stmt, 5),
+  };
+  return true;
+}
+
+enum bo_store_status
+bo_sqlite_schedule_counts(struct bo_store_tx *tx, int64_t concert_id,
+                          int64_t now_ms, struct bo_schedule_count_list *out) {
+  struct bo_sqlite_conn *conn = bo_sqlite_tx(tx)->conn;
+  sqlite3_stmt *stmt = NULL;
+  void *items = NULL;
+  size_t count = 0;
+  enum bo_store_status status =
+      bo_sqlite_stmt(conn, BO_SQLITE_SCHEDULE_COUNTS, &stmt);
+  if (status != BO_STORE_OK)
+    goto done;
+  sqlite3_bind_int64(stmt, 1, concert_id);
+  sqlite3_bind_int64(stmt, 2, now_ms);
+  status = bo_sqlite_collect(conn, stmt, sizeof *out->items,
+                             read_schedule_count, &items, &count);
+  bo_sqlite_reset(stmt);
+  stmt = NULL;
+  /* No date: no such concert, or (it cannot be made, but) one without
+   * dates, which is an empty list. */
+  if (status == BO_STORE_OK && count == 0) {
+    struct bo_concert concert;
+    status = bo_sqlite_concert_get(tx, concert_id, &concert);
+  }
+done:
+  bo_sqlite_reset(stmt);
+  *out = (struct bo_schedule_count_list){.items = items, .count = count};
   return status;
 }

@@ -33,6 +33,7 @@ const struct bo_store_driver bo_sqlite_driver = {
     .seat_release = bo_sqlite_seat_release,
     .seat_sell = bo_sqlite_seat_sell,
     .concert_inventory = bo_sqlite_concert_inventory,
+    .schedule_counts = bo_sqlite_schedule_counts,
 
     .reservation_insert = bo_sqlite_reservation_insert,
     .reservation_get = bo_sqlite_reservation_get,

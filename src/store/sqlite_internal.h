@@ -60,6 +60,7 @@ enum bo_sqlite_stmt_id {
   BO_SQLITE_HOLDS_EXPIRE_RESERVATIONS,
   BO_SQLITE_HOLDS_RELEASE_SEATS,
   BO_SQLITE_CONCERT_INVENTORY,
+  BO_SQLITE_SCHEDULE_COUNTS,
   BO_SQLITE_LINE_INSERT,
   BO_SQLITE_LINE_GET,
   BO_SQLITE_LINE_LIST,
@@ -297,6 +298,9 @@ enum bo_store_status bo_sqlite_concert_inventory(struct bo_store_tx *tx,
                                                  int64_t concert_id,
                                                  int64_t now_ms,
                                                  struct bo_inventory *out);
+enum bo_store_status
+bo_sqlite_schedule_counts(struct bo_store_tx *tx, int64_t concert_id,
+                          int64_t now_ms, struct bo_schedule_count_list *out);
 
 enum bo_store_status bo_sqlite_line_insert(struct bo_store_tx *tx,
                                            const struct bo_line_row *row,

@@ -260,6 +260,21 @@ const char *const bo_sqlite_sql[BO_SQLITE_STMT__COUNT] = {
         "FROM concert_schedule s JOIN concert_seat c "
         "ON c.concert_schedule_id = s.concert_schedule_id "
         "WHERE s.concert_id = ?1 AND s.concert_dt > ?2",
+    /* 1 concert, 2 now. Every date of the concert, past ones too, with the
+     * same three counts, in one pass: the dates by
+     * concert_schedule_by_concert, their seats by the (schedule, seat
+     * number) key. No row for no such concert (sqlite_catalog.c then asks
+     * CONCERT_GET which it is). */
+    [BO_SQLITE_SCHEDULE_COUNTS] =
+        "SELECT s.concert_schedule_id, s.concert_dt, s.total_seat, "
+        "count(*) FILTER (WHERE " BO_SQLITE_SEAT_FREE_AT_2 "), "
+        "count(*) FILTER (WHERE c.seat_status = 'HELD' "
+        "AND c.hold_expire_dt > ?2), "
+        "count(*) FILTER (WHERE c.seat_status = 'SOLD') "
+        "FROM concert_schedule s JOIN concert_seat c "
+        "ON c.concert_schedule_id = s.concert_schedule_id "
+        "WHERE s.concert_id = ?1 GROUP BY s.concert_schedule_id "
+        "ORDER BY s.concert_dt, s.concert_schedule_id",
 
     /* 1 line, 2 active max, 3 admit per minute, 4 on sale at (0: none),
      * 5 inventory factor, 6 paused, 7 seed, 8 now. The primary key refuses

@@ -190,7 +190,18 @@ struct bo_inventory {
   int64_t sold;
 };
 
+/* One schedule's seats, statuses as of a given time (schedule_counts). */
+struct bo_schedule_count {
+  int64_t schedule_id;
+  int64_t starts_at_ms;
+  int64_t total;
+  int64_t available; /* neither sold nor held by a live hold */
+  int64_t held;      /* held by a live hold */
+  int64_t sold;
+};
+
 BO_STORE_LIST(bo_line_row_list, struct bo_line_row);
+BO_STORE_LIST(bo_schedule_count_list, struct bo_schedule_count);
 
 struct bo_store;    /* one per process: the driver plus its settings */
 struct bo_store_tx; /* a transaction on the calling thread's connection */
@@ -365,6 +376,12 @@ struct bo_store_driver {
   enum bo_store_status (*concert_inventory)(struct bo_store_tx *tx,
                                             int64_t concert_id, int64_t now_ms,
                                             struct bo_inventory *out);
+  /* Every schedule of the concert, past ones too, soonest first, with its
+   * seat counts as of now_ms (a run-out hold counts as available).
+   * NOT_FOUND: no such concert. */
+  enum bo_store_status (*schedule_counts)(struct bo_store_tx *tx,
+                                          int64_t concert_id, int64_t now_ms,
+                                          struct bo_schedule_count_list *out);
 
   /* housekeeping: writes EXPIRED on run-out holds and frees their seats, at
    * most `limit` of each per call. */

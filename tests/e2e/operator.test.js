@@ -2,13 +2,15 @@
 // the dashboard; a concert made with the form (with a line of its own)
 // appears in the live dashboard, and a buyer joining its line and holding
 // a seat (through the API) shows there within a refresh or two. A concert
-// made without a line of its own is listed under the global line.
+// made without a line of its own is listed under the global line. Every
+// concert's dates show under the line that books it, and a seat held and a
+// seat bought (through the API) show on the date's row live.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   tid, launch, openPage, shot, withEvidence, assertNoProblems, ADMIN, must,
-  createUser, joinLine,
+  createUser, joinLine, holdSeat, buySeat,
 } from './support.js';
 
 let browser;
@@ -80,12 +82,42 @@ test('the operator makes a concert and watches it live', { timeout: 90000 }, asy
 
     // A concert on the global line is listed under it.
     const globalName = 'E2E Global Matinee';
-    await createWithForm(page, { name: globalName, seats: 10, ownLine: false });
+    const globalId = await createWithForm(page, { name: globalName, seats: 10, ownLine: false });
     await page.waitForFunction(
       ([sel, n]) => (document.querySelector(sel)?.textContent || '').includes(n),
       [`${tid('line-row')}[data-line-id="0"] ${tid('line-serves')}`, globalName]);
     await page.locator(row).scrollIntoViewIfNeeded();
     await shot(page, 'operator-02-dashboard');
+
+    // Each concert's dates, under the line that books it: the lined
+    // concert's under its own card (seat 1 held above) ...
+    const sid = dates.items[0].scheduleId;
+    const ownDate = `${row} ${tid('schedule-row')}[data-schedule-id="${sid}"]`;
+    await page.locator(ownDate).waitFor();
+    await waitForCell(page, ownDate, 'schedule-held', '1');
+    await waitForCell(page, ownDate, 'schedule-total', '20');
+    assert.equal(await page.locator(ownDate).getAttribute('data-past'), 'false');
+
+    // ... and the global one's in the global line's block. One buyer holds
+    // a seat there and another buys one: the date's row follows, live.
+    const globalTable = `${tid('line-row')}[data-line-id="0"] ${tid('schedule-table')}[data-concert-id="${globalId}"]`;
+    await page.locator(`${globalTable} ${tid('schedule-row')}`).waitFor();
+    const gsid = Number(await page.locator(`${globalTable} ${tid('schedule-row')}`).getAttribute('data-schedule-id'));
+    const gDate = `${globalTable} ${tid('schedule-row')}[data-schedule-id="${gsid}"]`;
+    await waitForCell(page, gDate, 'schedule-available', '10');
+    await waitForCell(page, gDate, 'schedule-held', '0');
+    await waitForCell(page, gDate, 'schedule-sold', '0');
+
+    const holder = await createUser('Global Holder');
+    const ht = await joinLine(holder.userId, globalId);
+    assert.equal(ht.status, 'ACTIVE');
+    await holdSeat(ht.token, gsid, 1);
+    await buySeat(globalId, gsid, 2);
+    await waitForCell(page, gDate, 'schedule-held', '1');
+    await waitForCell(page, gDate, 'schedule-sold', '1');
+    await waitForCell(page, gDate, 'schedule-available', '8');
+    await waitForCell(page, gDate, 'schedule-total', '10');
+    await shot(page, 'operator-03-dates');
 
     assertNoProblems(page);
   });

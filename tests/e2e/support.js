@@ -92,6 +92,23 @@ export async function seatStatuses(concertId, scheduleId) {
   return Object.fromEntries(seats.items.map((s) => [s.seatNumber, s.status]));
 }
 
+/** Holds seat `seatNumber` of `scheduleId` with an ACTIVE token: the reservation. */
+export const holdSeat = (token, scheduleId, seatNumber) =>
+  must(201, 'POST', '/api/v1/reservations', { bearer: token, body: { scheduleId, seatNumber } });
+
+/**
+ * A new buyer with points enough who joins the line of `concertId`, holds
+ * seat `seatNumber` of `scheduleId` and pays for it: the payment.
+ */
+export async function buySeat(concertId, scheduleId, seatNumber, { price = 150000 } = {}) {
+  const user = await createUser(`buyer of seat ${seatNumber} ${Date.now()}`);
+  if (price > 0) await chargePoints(user.userId, price);
+  const t = await joinLine(user.userId, concertId);
+  if (t.status !== 'ACTIVE') throw new Error(`the buyer's token is ${t.status}, not ACTIVE`);
+  const held = await holdSeat(t.token, scheduleId, seatNumber);
+  return must(201, 'POST', '/api/v1/payments', { bearer: t.token, body: { reservationId: held.reservationId } });
+}
+
 export const reservationsOf = async (userId) =>
   (await must(200, 'GET', `/api/v1/users/${userId}/reservations`)).items;
 

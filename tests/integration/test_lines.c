@@ -913,3 +913,74 @@ Test(lines, pre_queue_draw_end_to_end, .timeout = 120) {
                  tool);
   cr_assert_eq(rc, 0, "tools/verify-draw refused the draw (exit %d)", rc);
 }
+
+/* ---- the operator's view of a concert's dates ---------------------------- */
+
+/* Item `i` of the dates view is `schedule_id`, starting at `starts` (epoch
+ * seconds), with these numbers. */
+static void assert_date(const json_t *items, size_t i, int64_t schedule_id,
+                        int64_t starts, bool past, int total, int available,
+                        int held, int sold) {
+  json_t *d = json_array_get(items, i);
+  cr_assert_not_null(d, "no date %zu", i);
+  char *text = json_dumps(d, JSON_COMPACT);
+  int64_t at = 0;
+  cr_assert(it_parse_time(it_jstr(d, "startsAt"), &at), "%s", text);
+  cr_assert(it_jint(d, "scheduleId") == schedule_id && at == starts &&
+                jbool(d, "past") == past && it_jint(d, "totalSeats") == total &&
+                it_jint(d, "available") == available &&
+                it_jint(d, "held") == held && it_jint(d, "sold") == sold,
+            "date %zu: %s; want schedule %lld at %lld, past %d, total %d, "
+            "available %d, held %d, sold %d",
+            i, text, (long long)schedule_id, (long long)starts, (int)past,
+            total, available, held, sold);
+  free(text);
+}
+
+Test(lines, admin_schedules_count_each_date, .timeout = 60) {
+  struct it_server *s = it_server_start(NULL);
+  /* A date tomorrow and one yesterday: listed soonest first, so the past
+   * one (made second) leads. */
+  const int64_t offsets[] = {DAY, -DAY};
+  int64_t sched[2];
+  int64_t c = it_create_concert(s, "Dated", 2, offsets, 5, PRICE, sched);
+  int64_t starts[2];
+  for (size_t i = 0; i < 2; i++) {
+    char when[32];
+    it_rfc3339(offsets[i], when);
+    it_parse_time(when, &starts[i]);
+  }
+
+  /* One seat of tomorrow's date held, another bought. */
+  char *holder = NULL, *buyer = NULL;
+  it_new_booker(s, "holder", &holder);
+  int64_t b = it_new_booker(s, "buyer", &buyer);
+  it_hold(s, holder, sched[0], 1);
+  it_charge(s, b, PRICE);
+  it_pay(s, buyer, it_hold(s, buyer, sched[0], 2));
+
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/admin/concerts/%lld/schedules",
+           (long long)c);
+  json_t *view = admin_get(s, path);
+  cr_assert_eq(it_jint(view, "concertId"), c);
+  json_t *items = it_jarr(view, "items");
+  cr_assert_eq(json_array_size(items), 2);
+  /* it_rfc3339 may round a second apart from what the server stored. */
+  int64_t at0 = 0, at1 = 0;
+  it_parse_time(it_jstr(json_array_get(items, 0), "startsAt"), &at0);
+  it_parse_time(it_jstr(json_array_get(items, 1), "startsAt"), &at1);
+  cr_assert_leq(llabs(at0 - starts[1]), 1);
+  cr_assert_leq(llabs(at1 - starts[0]), 1);
+  assert_date(items, 0, sched[1], at0, true, 5, 5, 0, 0);
+  assert_date(items, 1, sched[0], at1, false, 5, 3, 1, 1);
+  json_decref(view);
+
+  expect_problem(s, "GET", NULL, NULL, 401, "ADMIN_UNAUTHORIZED", path);
+  expect_problem(s, "GET", "wrong", NULL, 401, "ADMIN_UNAUTHORIZED", path);
+  snprintf(path, sizeof path, "/api/v1/admin/concerts/%lld/schedules",
+           (long long)c + 1000);
+  expect_problem(s, "GET", IT_ADMIN_SECRET, NULL, 404, "NOT_FOUND", path);
+  free(holder);
+  free(buyer);
+}

@@ -2209,3 +2209,95 @@ Test(store, concert_inventory_searches_indexes_only) {
   sqlite3_finalize(plan);
   sqlite3_close(db);
 }
+
+/* ---- each date of a concert with its counts ----------------------------- */
+
+struct schedule_counts_call {
+  int64_t concert, now;
+  struct bo_schedule_count_list out;
+};
+
+static enum bo_store_status schedule_counts_tx(struct bo_store_tx *tx,
+                                               void *arg) {
+  struct schedule_counts_call *c = arg;
+  free(c->out.items);
+  c->out = (struct bo_schedule_count_list){0};
+  return bo_store_op(tx)->schedule_counts(tx, c->concert, c->now, &c->out);
+}
+
+#define cr_assert_schedule_count(got, id, starts, t, a, h, s)                  \
+  do {                                                                         \
+    const struct bo_schedule_count *got_ = (got);                              \
+    cr_assert(got_->schedule_id == (id) && got_->starts_at_ms == (starts) &&   \
+                  got_->total == (t) && got_->available == (a) &&              \
+                  got_->held == (h) && got_->sold == (s),                      \
+              "schedule %lld at %lld: total %lld available %lld held %lld "    \
+              "sold %lld, want %lld at %lld: %d %d %d %d",                     \
+              (long long)got_->schedule_id, (long long)got_->starts_at_ms,     \
+              (long long)got_->total, (long long)got_->available,              \
+              (long long)got_->held, (long long)got_->sold, (long long)(id),   \
+              (long long)(starts), (t), (a), (h), (s));                        \
+  } while (0)
+
+Test(store, schedule_counts_are_every_date_soonest_first_as_of_now) {
+  /* Dates: A in an hour (4 seats), B in half an hour (2, from more_dates_tx),
+   * P an hour ago (2). */
+  struct world w = seed(4, 1000);
+  struct upcoming_call dates = {.concert = w.concert};
+  cr_assert_eq(run(true, more_dates_tx, &dates), BO_STORE_OK);
+  int64_t a = w.schedule, b = dates.later_schedule, p = dates.past_schedule;
+  const int64_t soon = NOW + 10 * 60 * 1000;
+
+  cr_assert_eq(hold(a, 1, w.user, NOW, soon), BO_STORE_OK);       /* live */
+  cr_assert_eq(hold(a, 2, w.user, NOW - 2000, NOW), BO_STORE_OK); /* ran out */
+  sell(a, 3, w.other);
+  /* a4 untouched */
+  sell(b, 1, w.user);
+  cr_assert_eq(hold(b, 2, w.other, NOW, soon), BO_STORE_OK);
+  /* Unlike concert_inventory, the past date is counted too. */
+  sell(p, 1, w.user);
+  cr_assert_eq(hold(p, 2, w.user, NOW, soon), BO_STORE_OK);
+
+  struct schedule_counts_call c = {.concert = w.concert, .now = NOW};
+  cr_assert_eq(run(false, schedule_counts_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.out.count, 3);
+  cr_assert_schedule_count(&c.out.items[0], p, NOW - HOUR_MS, 2, 0, 1, 1);
+  cr_assert_schedule_count(&c.out.items[1], b, NOW + HOUR_MS / 2, 2, 0, 1, 1);
+  /* a2's hold ran out at now exactly: available, as a4. */
+  cr_assert_schedule_count(&c.out.items[2], a, NOW + HOUR_MS, 4, 2, 1, 1);
+
+  /* Before a2's hold ran out it was held. */
+  c.now = NOW - 1;
+  cr_assert_eq(run(false, schedule_counts_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.out.count, 3);
+  cr_assert_schedule_count(&c.out.items[2], a, NOW + HOUR_MS, 4, 1, 2, 1);
+
+  /* Once the live holds ran out too, only the sold seats are taken. */
+  c.now = soon;
+  cr_assert_eq(run(false, schedule_counts_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.out.count, 3);
+  cr_assert_schedule_count(&c.out.items[0], p, NOW - HOUR_MS, 2, 1, 0, 1);
+  cr_assert_schedule_count(&c.out.items[1], b, NOW + HOUR_MS / 2, 2, 1, 0, 1);
+  cr_assert_schedule_count(&c.out.items[2], a, NOW + HOUR_MS, 4, 3, 0, 1);
+  free(c.out.items);
+}
+
+static enum bo_store_status bare_concert_tx(struct bo_store_tx *tx, void *arg) {
+  return bo_store_op(tx)->concert_insert(tx, "no dates", NOW, arg);
+}
+
+Test(store, schedule_counts_not_found_for_no_concert_empty_for_no_dates) {
+  struct world w = seed(2, 1000);
+  struct schedule_counts_call c = {.concert = w.concert + 1000, .now = NOW};
+  cr_assert_eq(run(false, schedule_counts_tx, &c), BO_STORE_NOT_FOUND);
+  cr_assert_eq(c.out.count, 0);
+  cr_assert_null(c.out.items);
+
+  /* The API never makes a concert without dates; the store answers it with
+   * an empty list all the same. */
+  int64_t bare = 0;
+  cr_assert_eq(run(true, bare_concert_tx, &bare), BO_STORE_OK);
+  c.concert = bare;
+  cr_assert_eq(run(false, schedule_counts_tx, &c), BO_STORE_OK);
+  cr_assert_eq(c.out.count, 0);
+}
