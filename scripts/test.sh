@@ -23,9 +23,11 @@
 # PostgreSQL and Redis are never the machine's own: tests/services.sh starts
 # throwaway ones per test binary (and per test where a test needs its own)
 # in temporary folders, and stops them even when a test fails or crashes.
-# On 2 cores the whole run takes about 10 minutes once the packages are
-# installed: build/ ~35 s and its tests 2-2.5 min, build-asan/ ~2 min and
-# its tests 3-3.5 min, build-tsan/ ~35 s and its tests ~40 s.
+# On 2 cores the whole run takes about 20 minutes once the packages are
+# installed (measured on a fresh clone, 2026-11-27): build/ ~1 min and its
+# tests ~4.5 min, the browser tests ~1 min, build-asan/ ~2 min and its
+# tests ~5.5 min, build-tsan/ ~35 s and its tests ~1.5 min, then the
+# fuzzers, the soak and the bench smoke ~4 min.
 # Re-running is cheap: existing build directories are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."

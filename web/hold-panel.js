@@ -64,6 +64,10 @@ export function createHoldPanel({ onHold, onCancel, onPay, onExpired }) {
       stop();
       hold = reservation;
       warned = false;
+      // The Hold button goes away; if it had the focus, the focus moves to
+      // Pay, the next step, instead of dropping to <body> (where a screen
+      // reader loses its place and some browsers go back to the top).
+      const hadFocus = holdButton.contains(document.activeElement);
       expired.hidden = true;
       choice.hidden = true;
       holdButton.hidden = true;
@@ -72,6 +76,7 @@ export function createHoldPanel({ onHold, onCancel, onPay, onExpired }) {
       payButton.textContent = `Pay ${formatWon(reservation.price)}`;
       until.textContent = `(until ${formatClockTime(reservation.expiresAt)})`;
       held.dataset.reservationId = String(reservation.reservationId);
+      if (hadFocus) payButton.focus();
       stopCountdown = startCountdown(reservation.expiresAt, (ms) => {
         countdown.textContent = formatCountdown(ms);
         countdown.dataset.msLeft = String(ms);
